@@ -1,0 +1,464 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) wso2si.keystores contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""X.509 helpers: parsing, fingerprints, names, SANs, chains, key generation.
+
+Stateless functions over ``cryptography`` objects. Errors are translated into
+the collection's error root here, at the boundary.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import datetime
+import ipaddress
+import re
+
+from ansible_collections.wso2si.keystores.plugins.module_utils.deps import (
+    x509, hashes, serialization, rsa, ec, ed25519, pkcs7, ExtensionOID, NameOID, InvalidSignature,
+    UnsupportedAlgorithm,
+)
+from ansible_collections.wso2si.keystores.plugins.module_utils.errors import (
+    ChainError, InvalidInputError, KeyMismatchError, UnsupportedContentError,
+)
+
+PEM_BLOCK = re.compile(
+    br'-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)\r?\n-----END \1-----', re.DOTALL)
+
+# keytool's (X500Principal's) attribute names, most used first.
+_NAME_OIDS = [
+    ('CN', NameOID.COMMON_NAME),
+    ('OU', NameOID.ORGANIZATIONAL_UNIT_NAME),
+    ('O', NameOID.ORGANIZATION_NAME),
+    ('L', NameOID.LOCALITY_NAME),
+    ('ST', NameOID.STATE_OR_PROVINCE_NAME),
+    ('C', NameOID.COUNTRY_NAME),
+    ('EMAILADDRESS', NameOID.EMAIL_ADDRESS),
+    ('STREET', NameOID.STREET_ADDRESS),
+    ('DC', NameOID.DOMAIN_COMPONENT),
+    ('UID', NameOID.USER_ID),
+    ('SERIALNUMBER', NameOID.SERIAL_NUMBER),
+    ('T', NameOID.TITLE),
+    ('GIVENNAME', NameOID.GIVEN_NAME),
+    ('SURNAME', NameOID.SURNAME),
+]
+_OID_BY_NAME = dict((k, v) for k, v in _NAME_OIDS)
+_OID_BY_NAME.update({'S': NameOID.STATE_OR_PROVINCE_NAME, 'E': NameOID.EMAIL_ADDRESS,
+                     'EMAIL': NameOID.EMAIL_ADDRESS, 'SN': NameOID.SURNAME})
+_NAME_BY_OID = dict((v, k) for k, v in _NAME_OIDS)
+_SPECIAL = ',+=";<>\\'
+
+
+# ---------------------------------------------------------------- parsing
+
+def pem_blocks(data):
+    """Return [(label, der)] for every PEM block in ``data`` (bytes)."""
+    import base64
+    import binascii
+    blocks = []
+    for match in PEM_BLOCK.finditer(data):
+        try:
+            blocks.append((match.group(1).decode('ascii'),
+                           base64.b64decode(b''.join(match.group(2).split()), validate=True)))
+        except (binascii.Error, ValueError) as exc:
+            raise InvalidInputError('a PEM %s block is not valid base64' % match.group(1).decode('ascii')) from exc
+    return blocks
+
+
+def load_certificates(data, what='the input'):
+    """Parse PEM (one or many certificates), DER or PKCS#7 (PEM or DER).
+
+    Returns a non-empty list of ``x509.Certificate`` in input order.
+    """
+    if isinstance(data, str):
+        data = data.encode('utf-8')
+    data = data or b''
+    certs = []
+    if b'-----BEGIN' in data:
+        for label, der in pem_blocks(data):
+            if label in ('CERTIFICATE', 'X509 CERTIFICATE', 'TRUSTED CERTIFICATE'):
+                certs.append(_load_der_cert(der, what))
+            elif label == 'PKCS7':
+                certs.extend(_load_pkcs7(der, what))
+            elif 'PRIVATE KEY' in label:
+                continue
+            else:
+                raise UnsupportedContentError('%s holds a PEM %s block where a certificate was expected' % (what, label))
+    elif data.strip():
+        try:
+            certs = [x509.load_der_x509_certificate(data)]
+        except ValueError:
+            certs = _load_pkcs7(data, what)
+    if not certs:
+        raise InvalidInputError('%s does not contain a certificate (PEM, DER or PKCS#7 expected)' % what)
+    return certs
+
+
+def _load_der_cert(der, what):
+    try:
+        return x509.load_der_x509_certificate(der)
+    except ValueError as exc:
+        raise InvalidInputError('%s holds a certificate that cannot be parsed' % what) from exc
+
+
+def _load_pkcs7(der, what):
+    try:
+        return list(pkcs7.load_der_pkcs7_certificates(der))
+    except ValueError as exc:
+        raise InvalidInputError('%s is not a certificate in PEM, DER or PKCS#7 form' % what) from exc
+
+
+def load_private_key(data, passphrase=None, what='the private key'):
+    """Parse a PEM or DER private key (PKCS#1, PKCS#8, SEC1; encrypted or not)."""
+    if isinstance(data, str):
+        data = data.encode('utf-8')
+    if isinstance(passphrase, str):
+        passphrase = passphrase.encode('utf-8')
+    data = data or b''
+    try:
+        if b'-----BEGIN' in data:
+            block = next((b for b in PEM_BLOCK.finditer(data) if b'PRIVATE KEY' in b.group(1)), None)
+            if block is None:
+                raise InvalidInputError('%s does not contain a PEM private key' % what)
+            return serialization.load_pem_private_key(block.group(0), password=passphrase)
+        return serialization.load_der_private_key(data, password=passphrase)
+    except TypeError as exc:
+        if passphrase is None:
+            raise InvalidInputError('%s is encrypted: give its passphrase' % what) from exc
+        raise InvalidInputError('%s is not encrypted but a passphrase was given' % what) from exc
+    except ValueError as exc:
+        if passphrase is not None and b'ENCRYPTED' in data:
+            raise InvalidInputError('the passphrase does not decrypt %s' % what) from exc
+        raise InvalidInputError('%s cannot be parsed (PEM or DER private key expected)' % what) from exc
+    except UnsupportedAlgorithm as exc:
+        raise UnsupportedContentError('%s uses an unsupported algorithm' % what) from exc
+
+
+def cert_to_pem(cert):
+    return cert.public_bytes(serialization.Encoding.PEM).decode('ascii')
+
+
+def cert_to_der(cert):
+    return cert.public_bytes(serialization.Encoding.DER)
+
+
+# ---------------------------------------------------------------- facts
+
+def fingerprint(cert, algorithm='sha256'):
+    """keytool-style fingerprint: upper-case hex pairs joined by colons."""
+    digest = cert.fingerprint(hashes.SHA1() if algorithm == 'sha1' else hashes.SHA256())
+    return ':'.join('%02X' % b for b in bytearray(digest))
+
+
+def public_key_sha256(key):
+    """SHA-256 of the DER SubjectPublicKeyInfo of a public or private key."""
+    if hasattr(key, 'public_key'):
+        key = key.public_key()
+    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    digest = hashes.Hash(hashes.SHA256())
+    digest.update(der)
+    return ':'.join('%02X' % b for b in bytearray(digest.finalize()))
+
+
+def public_keys_equal(a, b):
+    if hasattr(a, 'public_key'):
+        a = a.public_key()
+    if hasattr(b, 'public_key'):
+        b = b.public_key()
+    fmt = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return a.public_bytes(*fmt) == b.public_bytes(*fmt)
+
+
+def check_key_matches(private_key, cert):
+    if not public_keys_equal(private_key, cert.public_key()):
+        raise KeyMismatchError('the private key and the certificate do not match (their public keys differ)')
+
+
+def key_description(key):
+    """Return (type, size, curve) of a public or private key."""
+    if hasattr(key, 'public_key'):
+        key = key.public_key()
+    if isinstance(key, rsa.RSAPublicKey):
+        return 'RSA', key.key_size, None
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return 'EC', key.curve.key_size, key.curve.name
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return 'Ed25519', 256, None
+    return type(key).__name__, None, None
+
+
+def not_before(cert):
+    return getattr(cert, 'not_valid_before_utc', None) or cert.not_valid_before.replace(tzinfo=datetime.timezone.utc)
+
+
+def not_after(cert):
+    return getattr(cert, 'not_valid_after_utc', None) or cert.not_valid_after.replace(tzinfo=datetime.timezone.utc)
+
+
+def iso(dt):
+    return dt.strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def utcnow():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def is_self_signed(cert):
+    if cert.issuer != cert.subject:
+        return False
+    return signed_by(cert, cert)
+
+
+def signed_by(cert, issuer):
+    """True when ``issuer`` names and signed ``cert``."""
+    if cert.issuer != issuer.subject:
+        return False
+    try:
+        cert.verify_directly_issued_by(issuer)
+        return True
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+
+
+def subject_alt_names(cert):
+    """The certificate's SANs as ['DNS:a', 'IP:1.2.3.4', ...] (empty list if none)."""
+    try:
+        ext = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
+    except x509.ExtensionNotFound:
+        return []
+    return [format_san(gn) for gn in ext.value]
+
+
+def summary(cert):
+    """The non-secret facts shown in diffs and returned to users."""
+    return {
+        'subject': name_to_string(cert.subject),
+        'issuer': name_to_string(cert.issuer),
+        'fingerprint_sha256': fingerprint(cert),
+        'not_after': iso(not_after(cert)),
+    }
+
+
+# ---------------------------------------------------------------- names
+
+def _escape(value):
+    out = ''.join('\\' + c if c in _SPECIAL else c for c in value)
+    if out.startswith(' ') or out.startswith('#'):
+        out = '\\' + out
+    if out.endswith(' ') and not out.endswith('\\ '):
+        out = out[:-1] + '\\ '
+    return out
+
+
+def name_to_string(name):
+    """keytool's form: most specific first, ``CN=a, OU=b, O=c, L=d, ST=e, C=f``."""
+    parts = []
+    for rdn in reversed(list(name.rdns)):
+        attrs = []
+        for attr in rdn:
+            key = _NAME_BY_OID.get(attr.oid, attr.oid.dotted_string)
+            value = attr.value if isinstance(attr.value, str) else attr.value.hex()
+            attrs.append('%s=%s' % (key, _escape(value)))
+        parts.append('+'.join(attrs))
+    return ', '.join(parts)
+
+
+def _split_unescaped(text, sep):
+    parts, cur, i = [], '', 0
+    while i < len(text):
+        c = text[i]
+        if c == '\\' and i + 1 < len(text):
+            cur += text[i:i + 2]
+            i += 2
+            continue
+        if c == sep:
+            parts.append(cur)
+            cur = ''
+        else:
+            cur += c
+        i += 1
+    parts.append(cur)
+    return parts
+
+
+def _unescape(value):
+    value = value.strip()
+    if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+        return value[1:-1]
+    return re.sub(r'\\(.)', r'\1', value)
+
+
+def parse_name(subject):
+    """Build an ``x509.Name`` from a keytool dname string or a dict.
+
+    Strings are most specific first (``CN=host, OU=IT, O=Org, L=City,
+    S=State, C=US``), as keytool's ``-dname`` takes them; ``S`` and ``ST``
+    both mean stateOrProvinceName. Dicts list the same keys in the same order.
+    """
+    if isinstance(subject, dict):
+        pairs = list(subject.items())
+    elif isinstance(subject, str):
+        if not subject.strip():
+            raise InvalidInputError('the subject is empty')
+        pairs = []
+        for part in _split_unescaped(subject, ','):
+            if not part.strip():
+                continue
+            key, sep, value = part.partition('=')
+            if not sep:
+                raise InvalidInputError('the subject part %r has no "=" (expected e.g. "CN=host, O=Org")' % part.strip())
+            pairs.append((key, _unescape(value)))
+    else:
+        raise InvalidInputError('the subject must be a string or a dict')
+    rdns = []
+    for key, value in pairs:
+        oid = _OID_BY_NAME.get(str(key).strip().upper())
+        if oid is None:
+            raise InvalidInputError('unknown subject attribute %r (use CN, OU, O, L, ST or S, C, EMAILADDRESS, DC, ...)' % key)
+        value = str(value)
+        if oid == NameOID.COUNTRY_NAME and len(value) != 2:
+            raise InvalidInputError('the country (C) must be a two-letter code, not %r' % value)
+        if not value:
+            raise InvalidInputError('the subject attribute %s is empty' % key)
+        try:
+            rdns.append(x509.RelativeDistinguishedName([x509.NameAttribute(oid, value)]))
+        except ValueError as exc:
+            raise InvalidInputError('the subject attribute %s=%r is not valid: %s' % (key, value, exc)) from exc
+    return x509.Name(list(reversed(rdns)))
+
+
+# ---------------------------------------------------------------- SANs
+
+def parse_san(text):
+    """``DNS:name``, ``IP:addr``, ``URI:uri``, ``email:addr`` to a GeneralName."""
+    kind, sep, value = str(text).partition(':')
+    kind = kind.strip().lower()
+    value = value.strip()
+    if not sep or not value:
+        raise InvalidInputError('subject alternative name %r must look like DNS:host, IP:address, URI:uri or email:address' % text)
+    try:
+        if kind == 'dns':
+            return x509.DNSName(value)
+        if kind == 'ip':
+            return x509.IPAddress(ipaddress.ip_address(value))
+        if kind == 'uri':
+            return x509.UniformResourceIdentifier(value)
+        if kind == 'email':
+            return x509.RFC822Name(value)
+    except ValueError as exc:
+        raise InvalidInputError('subject alternative name %r is not valid' % text) from exc
+    raise InvalidInputError('subject alternative name %r has an unknown type (use DNS, IP, URI or email)' % text)
+
+
+def format_san(gn):
+    if isinstance(gn, x509.DNSName):
+        return 'DNS:' + gn.value
+    if isinstance(gn, x509.IPAddress):
+        return 'IP:' + str(gn.value)
+    if isinstance(gn, x509.UniformResourceIdentifier):
+        return 'URI:' + gn.value
+    if isinstance(gn, x509.RFC822Name):
+        return 'email:' + gn.value
+    return '%s:%s' % (type(gn).__name__, gn.value)
+
+
+def normalize_sans(sans):
+    """Parse and re-format a list of SAN strings (so they compare with a certificate's)."""
+    return [format_san(parse_san(s)) for s in (sans or [])]
+
+
+# ---------------------------------------------------------------- chains
+
+def order_chain(certs):
+    """Order certificates leaf to root by signature, whatever the input order.
+
+    Returns the longest chain that starts at a certificate which issued no
+    other certificate in the list. Raises ChainError on an empty list.
+    """
+    certs = dedupe(certs)
+    if not certs:
+        raise ChainError('no certificates were given')
+    issuers = set()
+    for c in certs:
+        for other in certs:
+            if other is not c and signed_by(c, other):
+                issuers.add(id(other))
+    leaves = [c for c in certs if id(c) not in issuers] or certs[:1]
+    best = None
+    for leaf in leaves:
+        chain = build_chain(leaf, certs)
+        if best is None or len(chain) > len(best):
+            best = chain
+    return best
+
+
+def build_chain(leaf, pool):
+    """Follow issuers from ``leaf`` through ``pool`` (verifying each signature)
+    until a self-signed certificate or no issuer is found. Cycles stop."""
+    chain = [leaf]
+    seen = set([fingerprint(leaf)])
+    current = leaf
+    while not is_self_signed(current):
+        issuer = next((c for c in pool if fingerprint(c) not in seen and signed_by(current, c)), None)
+        if issuer is None:
+            break
+        chain.append(issuer)
+        seen.add(fingerprint(issuer))
+        current = issuer
+    return chain
+
+
+def dedupe(certs):
+    seen, out = set(), []
+    for c in certs:
+        fp = fingerprint(c)
+        if fp not in seen:
+            seen.add(fp)
+            out.append(c)
+    return out
+
+
+# ---------------------------------------------------------------- generation
+
+def generate_private_key(key_type='rsa', key_size=2048, curve=None):
+    if key_type == 'rsa':
+        if key_size < 2048:
+            raise InvalidInputError('RSA keys shorter than 2048 bits are refused (asked for %d)' % key_size)
+        return rsa.generate_private_key(public_exponent=65537, key_size=key_size)
+    if key_type == 'ec':
+        curves = {'secp256r1': ec.SECP256R1, 'secp384r1': ec.SECP384R1, 'secp521r1': ec.SECP521R1,
+                  'prime256v1': ec.SECP256R1, 'p-256': ec.SECP256R1, 'p-384': ec.SECP384R1, 'p-521': ec.SECP521R1}
+        cls = curves.get(str(curve or 'secp256r1').lower())
+        if cls is None:
+            raise InvalidInputError('unsupported EC curve %r (use secp256r1, secp384r1 or secp521r1)' % curve)
+        return ec.generate_private_key(cls())
+    raise InvalidInputError('unsupported key type %r (use rsa or ec)' % key_type)
+
+
+def key_matches_request(key, key_type, key_size, curve):
+    kind, size, kcurve = key_description(key)
+    if key_type == 'rsa':
+        return kind == 'RSA' and size == key_size
+    want = {'prime256v1': 'secp256r1', 'p-256': 'secp256r1', 'p-384': 'secp384r1', 'p-521': 'secp521r1'}
+    c = str(curve or 'secp256r1').lower()
+    return kind == 'EC' and kcurve == want.get(c, c)
+
+
+def self_signed_certificate(key, subject, sans=None, validity_days=365, serial=None):
+    """A self-signed SHA-256 certificate for a TLS server that is also a client."""
+    now = utcnow().replace(microsecond=0)
+    builder = (x509.CertificateBuilder()
+               .subject_name(subject).issuer_name(subject)
+               .public_key(key.public_key())
+               .serial_number(serial or x509.random_serial_number())
+               .not_valid_before(now - datetime.timedelta(minutes=5))
+               .not_valid_after(now + datetime.timedelta(days=validity_days))
+               .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False))
+    if sans:
+        builder = builder.add_extension(x509.SubjectAlternativeName([parse_san(s) for s in sans]), critical=False)
+    return builder.sign(key, None if isinstance(key, ed25519.Ed25519PrivateKey) else hashes.SHA256())
+
+
+def validity_days_of(cert):
+    """Whole days between notBefore and notAfter (the 5-minute backdate ignored)."""
+    return int(round((not_after(cert) - not_before(cert)).total_seconds() / 86400.0))

@@ -1,0 +1,74 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) wso2si.keystores contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""The one dependency gate: what the managed host needs, and the install hint.
+
+Keep MINIMUM_* in sync with plugins/doc_fragments/store.py (requirements) and
+requirements.txt.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import traceback
+
+MINIMUM_CRYPTOGRAPHY_VERSION = '41.0.0'
+# pkcs12.serialize_java_truststore, needed to write PKCS#12 truststores Java accepts
+MINIMUM_CRYPTOGRAPHY_JAVA_TRUSTSTORE = '45.0.0'
+MINIMUM_PYJKS_VERSION = '20.0.0'
+
+CRYPTOGRAPHY_IMPORT_ERROR = None
+PYJKS_IMPORT_ERROR = None
+CRYPTOGRAPHY_VERSION = None
+
+try:
+    import cryptography
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+    from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
+    from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
+    CRYPTOGRAPHY_VERSION = cryptography.__version__
+except ImportError:
+    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
+    x509 = hashes = serialization = ec = ed25519 = padding = rsa = pkcs7 = pkcs12 = None
+    ExtendedKeyUsageOID = ExtensionOID = NameOID = None
+
+    class InvalidSignature(Exception):  # type: ignore[no-redef]
+        pass
+
+    class UnsupportedAlgorithm(Exception):  # type: ignore[no-redef]
+        pass
+
+try:
+    import jks  # pyjks
+except ImportError:
+    PYJKS_IMPORT_ERROR = traceback.format_exc()
+    jks = None
+
+
+def _version_tuple(text):
+    out = []
+    for part in str(text).split('.'):
+        digits = ''.join(c for c in part if c.isdigit())
+        out.append(int(digits or 0))
+    return tuple(out)
+
+
+def cryptography_at_least(version):
+    return CRYPTOGRAPHY_VERSION is not None and _version_tuple(CRYPTOGRAPHY_VERSION) >= _version_tuple(version)
+
+
+def check_dependencies(module):
+    """Fail the module with the install hint when a dependency is missing or too old."""
+    from ansible.module_utils.basic import missing_required_lib
+    if CRYPTOGRAPHY_IMPORT_ERROR is not None:
+        module.fail_json(msg=missing_required_lib('cryptography >= %s' % MINIMUM_CRYPTOGRAPHY_VERSION),
+                         exception=CRYPTOGRAPHY_IMPORT_ERROR)
+    if not cryptography_at_least(MINIMUM_CRYPTOGRAPHY_VERSION):
+        module.fail_json(msg='cryptography %s is too old: this module needs cryptography >= %s on the managed host'
+                         % (CRYPTOGRAPHY_VERSION, MINIMUM_CRYPTOGRAPHY_VERSION))
+    if PYJKS_IMPORT_ERROR is not None:
+        module.fail_json(msg=missing_required_lib('pyjks >= %s' % MINIMUM_PYJKS_VERSION),
+                         exception=PYJKS_IMPORT_ERROR)

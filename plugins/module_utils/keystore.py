@@ -1,0 +1,491 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) wso2si.keystores contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""The keystore model: JKS (pyjks) and PKCS#12 (cryptography) behind one API.
+
+A ``Keystore`` is an ordered set of entries, each a ``KeyEntry`` (a private
+key with its certificate chain, leaf first) or a ``TrustedEntry`` (one
+certificate). Aliases are lower-cased, as Java stores them. Certificates and
+keys are parsed lazily, so opening a 5000-certificate truststore to add one
+certificate parses almost nothing.
+
+Content, never bytes, decides whether something changed: ``modified`` is set
+only by a mutation that really alters an entry.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import hashlib
+import time
+
+from ansible_collections.wso2si.keystores.plugins.module_utils.deps import (
+    jks, pkcs12, serialization, hashes, cryptography_at_least, MINIMUM_CRYPTOGRAPHY_JAVA_TRUSTSTORE,
+)
+from ansible_collections.wso2si.keystores.plugins.module_utils import certificates as certs
+from ansible_collections.wso2si.keystores.plugins.module_utils.errors import (
+    CorruptKeystoreError, InvalidInputError, UnsupportedContentError, WrongKeyPasswordError, WrongPasswordError,
+)
+
+JKS_MAGIC = b'\xfe\xed\xfe\xed'
+JCEKS_MAGIC = b'\xce\xce\xce\xce'
+STORE_TYPES = ('jks', 'pkcs12')
+MIN_PASSWORD_LENGTH = 6
+
+
+def check_password(password, what='the store password'):
+    if password is None or len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInputError('%s must be at least %d characters long (Java refuses shorter ones)'
+                                % (what, MIN_PASSWORD_LENGTH))
+
+
+def normalize_alias(alias):
+    alias = str(alias or '').strip()
+    if not alias:
+        raise InvalidInputError('an alias must not be empty')
+    if any(ord(c) < 32 for c in alias):
+        raise InvalidInputError('the alias %r contains control characters' % alias)
+    if len(alias) > 255:
+        raise InvalidInputError('the alias %r... is longer than 255 characters' % alias[:40])
+    return alias.lower()
+
+
+def detect_type(data):
+    """'jks' or 'pkcs12' from the file's content (never its name); None when neither."""
+    if data[:4] == JKS_MAGIC:
+        return 'jks'
+    if data[:4] == JCEKS_MAGIC:
+        raise UnsupportedContentError('the file is a JCEKS keystore; convert it to JKS or PKCS#12 first')
+    if _pkcs12_structure(data) is not None:
+        return 'pkcs12'
+    return None
+
+
+# ---------------------------------------------------------------- entries
+
+class TrustedEntry(object):
+    kind = 'trusted_certificate'
+
+    def __init__(self, alias, der=None, certificate=None, timestamp=None):
+        self.alias = alias
+        self._der = der
+        self._cert = certificate
+        self.timestamp = timestamp
+
+    @property
+    def der(self):
+        if self._der is None:
+            self._der = certs.cert_to_der(self._cert)
+        return self._der
+
+    @property
+    def certificate(self):
+        if self._cert is None:
+            try:
+                self._cert = certs.x509.load_der_x509_certificate(self.der)
+            except ValueError as exc:
+                raise CorruptKeystoreError('the certificate under alias %r cannot be parsed' % self.alias) from exc
+        return self._cert
+
+    @property
+    def chain(self):
+        return [self.certificate]
+
+    def fingerprint(self):
+        # hash the stored DER directly: no certificate parsing on the hot path
+        return _der_fingerprint(self.der)
+
+
+class KeyEntry(object):
+    """A private key with its chain. The key may still be encrypted (JKS with
+    a separate key password): call ``unlock(key_password)`` before reading
+    ``private_key``."""
+    kind = 'private_key'
+
+    def __init__(self, alias, chain_der=None, private_key=None, chain=None, key_password=None,
+                 jks_entry=None, timestamp=None):
+        self.alias = alias
+        self._chain_der = chain_der
+        self._chain = chain
+        self._key = private_key
+        # the password this entry is (to be) protected with; None: the store password
+        self.key_password = key_password
+        self.store_password = None  # set by the store that loaded this entry
+        self._jks_entry = jks_entry
+        self.timestamp = timestamp
+
+    @property
+    def chain_der(self):
+        if self._chain_der is None:
+            self._chain_der = [certs.cert_to_der(c) for c in self._chain]
+        return self._chain_der
+
+    @property
+    def chain(self):
+        if self._chain is None:
+            try:
+                self._chain = [certs.x509.load_der_x509_certificate(d) for d in self._chain_der]
+            except ValueError as exc:
+                raise CorruptKeystoreError('the certificate chain under alias %r cannot be parsed' % self.alias) from exc
+        return self._chain
+
+    @property
+    def certificate(self):
+        return self.chain[0] if self.chain else None
+
+    def fingerprint(self):
+        return _der_fingerprint(self.chain_der[0]) if self.chain_der else None
+
+    @property
+    def locked(self):
+        return self._key is None
+
+    def unlock(self, *passwords):
+        """Decrypt the key with the first password that works."""
+        if self._key is not None:
+            return self._key
+        tried = [p for p in passwords if p is not None]
+        entry = self._jks_entry
+        for password in tried:
+            try:
+                entry.decrypt(password)
+            except jks.util.DecryptionFailureException:
+                continue
+            except Exception as exc:
+                raise CorruptKeystoreError('the key entry %r cannot be decrypted: it is damaged or uses an '
+                                           'unknown protection' % self.alias) from exc
+            try:
+                self._key = serialization.load_der_private_key(entry.pkey_pkcs8, password=None)
+            except Exception as exc:
+                raise UnsupportedContentError('the key entry %r holds a key type this collection cannot read' % self.alias) from exc
+            self.key_password = password if password != self.store_password else None
+            return self._key
+        raise WrongKeyPasswordError('wrong key password for the key entry %r' % self.alias)
+
+    @property
+    def private_key(self):
+        if self._key is None:
+            raise WrongKeyPasswordError('the key entry %r is protected by a key password that was not given' % self.alias)
+        return self._key
+
+    def pkcs8(self):
+        return self.private_key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                              serialization.NoEncryption())
+
+
+# ---------------------------------------------------------------- the store
+
+class Keystore(object):
+
+    def __init__(self, store_type='jks', entries=None, password=None):
+        if store_type not in STORE_TYPES:
+            raise InvalidInputError('unknown store type %r (use jks or pkcs12)' % store_type)
+        self.store_type = store_type
+        self.entries = {}
+        for entry in entries or []:
+            entry.store_password = password
+            self.entries[entry.alias] = entry
+        # the password the store was opened with (None for a new store)
+        self.password = password
+        self.modified = False
+
+    # ------------------------------------------------------------ reading
+
+    @classmethod
+    def loads(cls, data, password, store_type=None, what='the keystore'):
+        """Open a store from bytes; the type comes from the content.
+
+        ``store_type`` is only checked against the detected type.
+        """
+        if not data:
+            raise CorruptKeystoreError('%s is empty' % what)
+        detected = detect_type(data)
+        if detected is None:
+            raise CorruptKeystoreError('%s is not a JKS or PKCS#12 keystore, or it is corrupt' % what)
+        if store_type and store_type != detected:
+            raise UnsupportedContentError('%s is a %s store, not %s; set store_type to %s or convert it'
+                                          % (what, detected.upper(), store_type.upper(), detected))
+        if detected == 'jks':
+            return cls._load_jks(data, password, what)
+        return cls._load_pkcs12(data, password, what)
+
+    @classmethod
+    def _load_jks(cls, data, password, what):
+        try:
+            store = jks.KeyStore.loads(data, password, try_decrypt_keys=False)
+        except jks.util.KeystoreSignatureException as exc:
+            raise WrongPasswordError('wrong password for %s' % what) from exc
+        except Exception as exc:
+            raise CorruptKeystoreError('%s is not a valid JKS keystore (truncated or corrupt)' % what) from exc
+        entries = []
+        for alias, entry in store.entries.items():
+            if isinstance(entry, jks.TrustedCertEntry):
+                entries.append(TrustedEntry(alias, der=entry.cert, timestamp=entry.timestamp))
+            elif isinstance(entry, jks.PrivateKeyEntry):
+                entries.append(KeyEntry(alias, chain_der=[c[1] for c in entry.cert_chain], jks_entry=entry,
+                                        timestamp=entry.timestamp))
+            else:
+                raise UnsupportedContentError('%s holds a secret key entry %r, which is not supported' % (what, alias))
+        return cls('jks', entries, password)
+
+    @classmethod
+    def _load_pkcs12(cls, data, password, what):
+        structure = _pkcs12_structure(data)
+        if structure and structure['keys'] > 1:
+            raise UnsupportedContentError(
+                '%s is a PKCS#12 file with %d private keys; only one key per PKCS#12 store is supported '
+                '(convert it to JKS to keep every key)' % (what, structure['keys']))
+        try:
+            p12 = pkcs12.load_pkcs12(data, password.encode('utf-8') if password is not None else None)
+        except ValueError as exc:
+            raise WrongPasswordError('wrong password for %s' % what) from exc
+        except Exception as exc:
+            raise CorruptKeystoreError('%s is not a valid PKCS#12 keystore (truncated or corrupt)' % what) from exc
+        entries = []
+        chain_pool = []
+        for extra in p12.additional_certs:
+            if extra.friendly_name:
+                alias = extra.friendly_name.decode('utf-8', 'replace').lower()
+                entries.append(TrustedEntry(alias, certificate=extra.certificate))
+            else:
+                chain_pool.append(extra.certificate)
+        if p12.key is not None:
+            if p12.cert is None:
+                raise UnsupportedContentError('%s holds a private key without its certificate' % what)
+            name = p12.cert.friendly_name.decode('utf-8', 'replace').lower() if p12.cert.friendly_name else '1'
+            pool = chain_pool + [e.certificate for e in entries]
+            chain = certs.build_chain(p12.cert.certificate, pool)
+            entries.insert(0, KeyEntry(name, private_key=p12.key, chain=chain))
+        elif p12.cert is not None:
+            name = p12.cert.friendly_name.decode('utf-8', 'replace').lower() if p12.cert.friendly_name else '1'
+            entries.insert(0, TrustedEntry(name, certificate=p12.cert.certificate))
+        return cls('pkcs12', entries, password)
+
+    # ------------------------------------------------------------ queries
+
+    def get(self, alias):
+        return self.entries.get(normalize_alias(alias))
+
+    def key_entries(self):
+        return [e for e in self.entries.values() if e.kind == 'private_key']
+
+    def trusted_entries(self):
+        return [e for e in self.entries.values() if e.kind == 'trusted_certificate']
+
+    def find_certificate(self, fingerprint):
+        """Aliases of trusted entries holding the certificate with this SHA-256 fingerprint."""
+        return [e.alias for e in self.trusted_entries() if e.fingerprint() == fingerprint]
+
+    def fingerprint_index(self):
+        index = {}
+        for e in self.trusted_entries():
+            index.setdefault(e.fingerprint(), []).append(e.alias)
+        return index
+
+    def summary(self):
+        """Non-secret facts for diffs: alias, kind, fingerprint and expiry of each entry."""
+        out = []
+        for alias in sorted(self.entries):
+            e = self.entries[alias]
+            item = {'alias': alias, 'kind': e.kind}
+            if e.chain:
+                item['fingerprint_sha256'] = certs.fingerprint(e.certificate)
+                item['subject'] = certs.name_to_string(e.certificate.subject)
+                item['not_after'] = certs.iso(certs.not_after(e.certificate))
+            if e.kind == 'private_key':
+                item['chain_length'] = len(e.chain)
+            out.append(item)
+        return out
+
+    # ------------------------------------------------------------ changes
+
+    def set_trusted(self, alias, certificate):
+        """Add or replace a trusted entry. Returns 'added', 'replaced' or None."""
+        alias = normalize_alias(alias)
+        current = self.entries.get(alias)
+        if current is not None and current.kind == 'trusted_certificate':
+            if current.fingerprint() == _der_fingerprint(certs.cert_to_der(certificate)):
+                return None
+            result = 'replaced'
+        elif current is not None:
+            raise InvalidInputError('the alias %r is a key entry; choose another alias for the trusted certificate' % alias)
+        else:
+            result = 'added'
+        self.entries[alias] = TrustedEntry(alias, certificate=certificate, timestamp=_now_ms())
+        self.modified = True
+        return result
+
+    def set_key(self, alias, private_key, chain, key_password=None):
+        """Add or replace a key entry; the chain is leaf first. Returns True when changed."""
+        alias = normalize_alias(alias)
+        if not chain:
+            raise InvalidInputError('a key entry needs at least its own certificate')
+        certs.check_key_matches(private_key, chain[0])
+        current = self.entries.get(alias)
+        if (current is not None and current.kind == 'private_key' and not current.locked
+                and certs.public_keys_equal(current.private_key, private_key)
+                and current.chain_der == [certs.cert_to_der(c) for c in chain]
+                and (current.key_password or self.password) == (key_password or self.password)):
+            return False
+        self.entries[alias] = KeyEntry(alias, private_key=private_key, chain=list(chain),
+                                       key_password=key_password, timestamp=_now_ms())
+        self.modified = True
+        return True
+
+    def set_chain(self, alias, chain):
+        """Replace the chain of an existing (unlocked) key entry. Returns True when changed."""
+        entry = self.get(alias)
+        return self.set_key(entry.alias, entry.private_key, chain, entry.key_password)
+
+    def remove(self, alias):
+        alias = normalize_alias(alias)
+        if alias in self.entries:
+            del self.entries[alias]
+            self.modified = True
+            return True
+        return False
+
+    # ------------------------------------------------------------ writing
+
+    def dumps(self, password, store_type=None):
+        """Serialize with ``password`` as the store password."""
+        check_password(password)
+        store_type = store_type or self.store_type
+        if store_type == 'jks':
+            return self._dump_jks(password)
+        return self._dump_pkcs12(password)
+
+    def _dump_jks(self, password):
+        out = []
+        for alias, e in self.entries.items():
+            if e.kind == 'trusted_certificate':
+                entry = jks.TrustedCertEntry.new(alias, e.der)
+                entry.timestamp = e.timestamp or entry.timestamp
+                out.append(entry)
+                continue
+            key_password = e.key_password
+            if e.locked:
+                # still encrypted as loaded; re-protect it only when it followed the old store password
+                if self.password is not None and self.password != password:
+                    try:
+                        e.unlock(self.password)
+                    except WrongKeyPasswordError:
+                        out.append(e._jks_entry)
+                        continue
+                    key_password = None
+                else:
+                    out.append(e._jks_entry)
+                    continue
+            elif key_password == self.password:
+                key_password = None
+            entry = jks.PrivateKeyEntry.new(alias, e.chain_der, e.pkcs8())
+            entry.timestamp = e.timestamp or entry.timestamp
+            entry.encrypt(key_password or password)
+            out.append(entry)
+        try:
+            return jks.KeyStore.new('jks', out).saves(password)
+        except Exception as exc:  # pragma: no cover - pyjks refuses only malformed input
+            raise UnsupportedContentError('the keystore cannot be written as JKS: %s' % exc) from exc
+
+    def _dump_pkcs12(self, password):
+        keys = self.key_entries()
+        trusted = self.trusted_entries()
+        if keys and trusted:
+            raise UnsupportedContentError('a PKCS#12 store written by this collection holds either one key entry or '
+                                          'trusted certificates, not both; use JKS for a store that holds both')
+        if len(keys) > 1:
+            raise UnsupportedContentError('a PKCS#12 store written by this collection holds one key entry; '
+                                          'use JKS for several')
+        encryption = (serialization.PrivateFormat.PKCS12.encryption_builder()
+                      .kdf_rounds(10000)
+                      .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
+                      .hmac_hash(hashes.SHA256())
+                      .build(password.encode('utf-8')))
+        if keys:
+            e = keys[0]
+            if e.key_password and e.key_password != password:
+                raise UnsupportedContentError('a PKCS#12 store has one password for the store and its key; '
+                                              'the key password must equal the store password')
+            return pkcs12.serialize_key_and_certificates(
+                e.alias.encode('utf-8'), e.private_key, e.chain[0], e.chain[1:], encryption)
+        if not cryptography_at_least(MINIMUM_CRYPTOGRAPHY_JAVA_TRUSTSTORE):
+            raise UnsupportedContentError('writing a PKCS#12 truststore that Java accepts needs cryptography >= %s '
+                                          'on the managed host; use JKS or upgrade' % MINIMUM_CRYPTOGRAPHY_JAVA_TRUSTSTORE)
+        return pkcs12.serialize_java_truststore(
+            [pkcs12.PKCS12Certificate(e.certificate, e.alias.encode('utf-8')) for e in trusted], encryption)
+
+
+def _der_fingerprint(der):
+    return ':'.join('%02X' % b for b in bytearray(hashlib.sha256(der).digest()))
+
+
+def _now_ms():
+    return int(time.time()) * 1000
+
+
+# ---------------------------------------------------------------- PKCS#12 structure
+
+OID_DATA = b'\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x01'
+KEY_BAG_OIDS = (b'\x06\x0b\x2a\x86\x48\x86\xf7\x0d\x01\x0c\x0a\x01\x01',   # keyBag
+                b'\x06\x0b\x2a\x86\x48\x86\xf7\x0d\x01\x0c\x0a\x01\x02')   # pkcs8ShroudedKeyBag
+
+
+def _der(data, pos):
+    """Read one DER TLV at ``pos``: (tag, value_start, value_end). Raises ValueError."""
+    if pos + 2 > len(data):
+        raise ValueError('short')
+    tag = data[pos]
+    length = data[pos + 1]
+    pos += 2
+    if length & 0x80:
+        n = length & 0x7f
+        if n == 0 or n > 4 or pos + n > len(data):
+            raise ValueError('length')
+        length = int.from_bytes(data[pos:pos + n], 'big')
+        pos += n
+    if pos + length > len(data):
+        raise ValueError('truncated')
+    return tag, pos, pos + length
+
+
+def _children(data, start, end):
+    pos = start
+    while pos < end:
+        tag, s, e = _der(data, pos)
+        yield tag, s, e
+        pos = e
+
+
+def _pkcs12_structure(data):
+    """Walk a PFX far enough to count the private keys in its unencrypted
+    SafeContents (where keytool, OpenSSL and cryptography put them).
+    Returns {'keys': n} for a well-formed PFX, None when it is not one."""
+    try:
+        tag, s, e = _der(data, 0)
+        if tag != 0x30 or e != len(data):
+            return None
+        parts = list(_children(data, s, e))
+        if len(parts) < 2 or parts[0][0] != 0x02 or data[parts[0][1]:parts[0][2]] != b'\x03':
+            return None
+        # authSafe ContentInfo { OID data, [0] { OCTET STRING AuthenticatedSafe } }
+        ci = list(_children(data, parts[1][1], parts[1][2]))
+        if data[ci[0][1] - 2:ci[0][2]] != OID_DATA:
+            return None
+        _, s0, e0 = ci[1]
+        _, os_s, os_e = _der(data, s0)
+        _, as_s, as_e = _der(data, os_s)
+        keys = 0
+        for _, cs, ce in _children(data, as_s, as_e):
+            inner = list(_children(data, cs, ce))
+            if data[inner[0][1] - 2:inner[0][2]] != OID_DATA or len(inner) < 2:
+                continue  # encryptedData: not visible without the password
+            _, s1, _ = inner[1]
+            _, o_s, _ = _der(data, s1)
+            _, sc_s, sc_e = _der(data, o_s)
+            for _, bs, be in _children(data, sc_s, sc_e):
+                bag_tag, b_s, b_e = _der(data, bs)
+                if data[bs:b_e] in KEY_BAG_OIDS:
+                    keys += 1
+        return {'keys': keys}
+    except (ValueError, IndexError):
+        return None

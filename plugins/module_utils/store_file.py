@@ -1,0 +1,137 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) wso2si.keystores contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""What every store-handling module does around its own logic: the shared
+options, opening the store once (with ``old_password`` for rotation), saving it
+once (locked, atomic, with an optional backup), file attributes, diffs, and
+turning the error root into ``fail_json``.
+
+A module's ``main()`` is then::
+
+    module = AnsibleModule(argument_spec=store_argument_spec(...), ...)
+    run(module, my_logic)
+
+where ``my_logic(module)`` returns the result dict.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+
+from ansible_collections.wso2si.keystores.plugins.module_utils.deps import check_dependencies
+from ansible_collections.wso2si.keystores.plugins.module_utils.errors import InvalidInputError, KeystoreError, WrongPasswordError
+from ansible_collections.wso2si.keystores.plugins.module_utils.fileio import atomic_write, locked, read_file, remove_stale_temporaries
+from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import Keystore, check_password
+
+# the shipped WSO2 password (SI-FACTS §4): using it protects nothing
+DEFAULT_WSO2_PASSWORD = 'wso2carbon'
+
+
+def store_argument_spec(**extra):
+    """Options shared by every module that opens a store. Keep in sync with
+    plugins/doc_fragments/store.py."""
+    spec = dict(
+        path=dict(type='path', required=True),
+        password=dict(type='str', required=True, no_log=True),
+        store_type=dict(type='str', choices=['jks', 'pkcs12']),
+    )
+    spec.update(extra)
+    return spec
+
+
+def default_store_type(path):
+    return 'pkcs12' if path.lower().endswith(('.p12', '.pfx', '.pkcs12')) else 'jks'
+
+
+class StoreFile(object):
+    """One store on disk, opened once and saved once per task."""
+
+    def __init__(self, module, path, password, store_type=None, old_password=None):
+        self.module = module
+        self.path = path
+        self.password = password
+        self.wanted_type = store_type
+        self.old_password = old_password
+        self.exists = False
+        self.password_changed = False
+        self.converted = False
+        self.backup_file = None
+        self.store = None
+
+    def open(self, create=True):
+        """Load the store (or start an empty one when the file is missing and
+        ``create``). Returns the ``Keystore``."""
+        data = read_file(self.path, what='the keystore %s' % self.path)
+        what = 'the keystore %s' % self.path
+        if data is None:
+            if not create:
+                raise InvalidInputError('%s does not exist' % what)
+            check_password(self.password)
+            self.store = Keystore(self.wanted_type or default_store_type(self.path), password=self.password)
+            return self.store
+        self.exists = True
+        try:
+            self.store = Keystore.loads(data, self.password, what=what)
+        except WrongPasswordError:
+            if self.old_password is None:
+                raise
+            try:
+                self.store = Keystore.loads(data, self.old_password, what=what)
+            except WrongPasswordError:
+                raise WrongPasswordError('neither password nor old_password opens %s' % what)
+            check_password(self.password)
+            self.password_changed = True
+        if self.wanted_type and self.wanted_type != self.store.store_type:
+            self.converted = True
+        return self.store
+
+    @property
+    def store_type(self):
+        return self.wanted_type or self.store.store_type
+
+    def needs_write(self):
+        return (not self.exists) or self.store.modified or self.password_changed or self.converted
+
+    def save(self, backup=False, new_file_mode=0o600):
+        """Write the store when its content, password or type changed (never in
+        check mode). Returns True when a write is (or would be) made."""
+        if not self.needs_write():
+            return False
+        if self.module.check_mode:
+            return True
+        data = self.store.dumps(self.password, self.store_type)
+        if backup and self.exists:
+            self.backup_file = self.module.backup_local(self.path)
+        atomic_write(self.path, data, mode=new_file_mode)
+        return True
+
+    def apply_file_attributes(self, changed, diff=None):
+        """Apply owner, group and mode options; returns the new changed flag."""
+        if not os.path.exists(self.path):
+            return changed
+        file_args = self.module.load_file_common_arguments(self.module.params, path=self.path)
+        return self.module.set_fs_attributes_if_different(file_args, changed, diff)
+
+
+def warn_on_default_password(module, password, what='the store password'):
+    if password == DEFAULT_WSO2_PASSWORD:
+        module.warn('%s is the shipped WSO2 default "%s", which every SI download contains: '
+                    'choose your own' % (what, DEFAULT_WSO2_PASSWORD))
+
+
+def run(module, logic):
+    """Check dependencies, run ``logic(module)``, exit with its result or with
+    one plain sentence for any error of the collection."""
+    check_dependencies(module)
+    path = module.params.get('path')
+    try:
+        if path:
+            remove_stale_temporaries(path)
+            with locked(path):
+                result = logic(module)
+        else:
+            result = logic(module)
+    except KeystoreError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(**result)
