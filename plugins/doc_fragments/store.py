@@ -1,0 +1,79 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) wso2si.keystores contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+
+    # Options of every module that opens a store.
+    # Keep in sync with plugins/module_utils/store_file.py (store_argument_spec).
+    DOCUMENTATION = r'''
+options:
+  path:
+    description:
+      - Path of the keystore on the managed host.
+      - The store type is read from the file's content, never from its name.
+    type: path
+    required: true
+  password:
+    description:
+      - The store password. At least 6 characters, as Java requires.
+      - Never logged and never passed on a command line.
+    type: str
+    required: true
+  store_type:
+    description:
+      - C(jks) or C(pkcs12).
+      - Default is the existing file's type; for a new file, C(pkcs12) when O(path) ends in C(.p12) or C(.pfx),
+        C(jks) otherwise.
+      - When it differs from the existing file's type, the store is converted and every entry kept.
+      - SI opens its stores as JKS; JKS is the safest choice for SI.
+    type: str
+    choices: [jks, pkcs12]
+requirements:
+  # Keep in sync with plugins/module_utils/deps.py and requirements.txt.
+  - cryptography >= 41.0.0 on the managed host (>= 45.0.0 to write PKCS#12 truststores)
+  - pyjks >= 20.0.0 on the managed host
+notes:
+  - No JVM or keytool is needed on the managed host.
+  - A whole read-modify-write of a store holds an exclusive lock on its directory,
+    so parallel tasks on one host never lose each other's entries.
+  - Writes are atomic (a temporary file in the same directory, renamed over the old one).
+'''
+
+    # Change the store password.
+    OLD_PASSWORD = r'''
+options:
+  old_password:
+    description:
+      - The current store password, when it is to be changed to O(password).
+      - Used only when the store does not open with O(password). The store, and every key entry
+        whose password was the old store password, is then protected with O(password), keeping every entry.
+    type: str
+'''
+
+    # Backups.
+    BACKUP = r'''
+options:
+  backup:
+    description:
+      - Keep a timestamped copy of the file beside it before changing it.
+    type: bool
+    default: false
+'''
+
+    ATTRIBUTES = r'''
+attributes:
+  check_mode:
+    support: full
+    description: Check mode predicts exactly what a real run does.
+  diff_mode:
+    support: full
+    description: The diff lists aliases, kinds, subjects, fingerprints and expiry dates, never a secret.
+  idempotent:
+    support: full
+    description: Judged by content (aliases, fingerprints, keys), never by file bytes.
+'''

@@ -1,0 +1,262 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) wso2si.keystores contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: si_truststore
+short_description: Ensure trusted certificates in a Java truststore
+version_added: 0.1.0
+description:
+  - Adds, replaces and removes trusted certificate entries in a JKS or PKCS#12 truststore,
+    such as WSO2 Streaming Integrator's C(client-truststore.jks), creating the store when it is missing.
+  - A whole list of certificates is handled in one task: the store is loaded once and saved once.
+  - An entry is identified by alias and fingerprint. The same alias with another certificate is replaced
+    (and reported in RV(replaced)); a certificate already present under another alias is reported in a
+    warning and not added a second time.
+  - Key entries are never touched.
+author: wso2si.keystores contributors
+extends_documentation_fragment:
+  - wso2si.keystores.store
+  - wso2si.keystores.store.OLD_PASSWORD
+  - wso2si.keystores.store.BACKUP
+  - wso2si.keystores.store.ATTRIBUTES
+  - ansible.builtin.files
+options:
+  certificates:
+    description:
+      - The certificates to ensure (O(state=present)) or to remove (O(state=absent)).
+      - Each item has an O(certificates[].alias) and the certificate as O(certificates[].content) or O(certificates[].path).
+      - An item whose content holds a bundle of N certificates stores them as C(ALIAS), C(ALIAS-2), ... C(ALIAS-N),
+        in the bundle's order.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      alias:
+        description:
+          - The entry's alias. Java stores aliases in lower case.
+          - With O(state=absent), an item may give only the alias.
+        type: str
+        required: true
+      content:
+        description: The certificate in PEM (one or several), DER or PKCS#7.
+        type: str
+      path:
+        description: A file on the managed host holding the certificate (PEM, DER or PKCS#7).
+        type: path
+  state:
+    description:
+      - V(present) ensures the certificates; V(absent) removes entries with the given aliases, and entries holding
+        the given certificates under any alias.
+    type: str
+    choices: [present, absent]
+    default: present
+  exclusive:
+    description:
+      - With O(state=present), remove every trusted certificate entry that is not listed.
+      - Key entries are never removed.
+    type: bool
+    default: false
+  mode:
+    description:
+      - The permissions of the store. A new truststore is created C(0644) unless this is set;
+        an existing file keeps its mode.
+seealso:
+  - module: wso2si.keystores.si_keystore
+  - module: wso2si.keystores.si_keystore_info
+'''
+
+EXAMPLES = r'''
+- name: Trust the company CA and its intermediate in SI's client truststore
+  wso2si.keystores.si_truststore:
+    path: /opt/wso2si/resources/security/truststore.jks
+    password: "{{ vault_truststore_password }}"
+    certificates:
+      - alias: corp-root-ca
+        path: /etc/pki/corp/root-ca.pem
+      - alias: corp-issuing-ca
+        content: "{{ lookup('ansible.builtin.file', 'files/issuing-ca.pem') }}"
+
+- name: A truststore with exactly these two CAs and nothing else
+  wso2si.keystores.si_truststore:
+    path: /opt/wso2si/resources/security/truststore.jks
+    password: "{{ vault_truststore_password }}"
+    exclusive: true
+    certificates:
+      - alias: corp-root-ca
+        path: /etc/pki/corp/root-ca.pem
+      - alias: partner-root-ca
+        path: /etc/pki/partner/root-ca.pem
+
+- name: Stop trusting the shipped WSO2 certificate
+  wso2si.keystores.si_truststore:
+    path: /opt/wso2si/resources/security/client-truststore.jks
+    password: "{{ vault_truststore_password }}"
+    state: absent
+    certificates:
+      - alias: wso2carbon
+'''
+
+RETURN = r'''
+added:
+  description: Aliases added.
+  returned: always
+  type: list
+  elements: str
+  sample: [corp-root-ca]
+replaced:
+  description: Aliases whose certificate was replaced by another one.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+removed:
+  description: Aliases removed.
+  returned: always
+  type: list
+  elements: str
+  sample: [wso2carbon]
+entries:
+  description: Number of entries in the store afterwards.
+  returned: always
+  type: int
+  sample: 98
+store_type:
+  description: The store's type afterwards.
+  returned: always
+  type: str
+  sample: jks
+backup_file:
+  description: The backup made before the change.
+  returned: changed and O(backup=true)
+  type: str
+  sample: /opt/wso2si/resources/security/truststore.jks.2403.2026-11-27@13:45:01~
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.wso2si.keystores.plugins.module_utils import certificates as certs
+from ansible_collections.wso2si.keystores.plugins.module_utils.errors import InvalidInputError
+from ansible_collections.wso2si.keystores.plugins.module_utils.fileio import read_file
+from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import normalize_alias
+from ansible_collections.wso2si.keystores.plugins.module_utils.store_file import (
+    StoreFile, run, store_argument_spec, warn_on_default_password,
+)
+
+
+def wanted_entries(items):
+    """[(alias, certificate)] from the ``certificates`` option; bundles become ALIAS, ALIAS-2, ..."""
+    out = []
+    for item in items:
+        alias = normalize_alias(item['alias'])
+        if item.get('content') and item.get('path'):
+            raise InvalidInputError('certificate %r: give content or path, not both' % alias)
+        if item.get('path'):
+            data = read_file(item['path'], what='the certificate file %s' % item['path'])
+            if data is None:
+                raise InvalidInputError('the certificate file %s for alias %r does not exist' % (item['path'], alias))
+            what = 'the certificate file %s' % item['path']
+        elif item.get('content'):
+            data = item['content']
+            what = 'the certificate for alias %r' % alias
+        else:
+            out.append((alias, None))
+            continue
+        found = certs.load_certificates(data, what=what)
+        out.append((alias, found[0]))
+        out.extend(('%s-%d' % (alias, n), cert) for n, cert in enumerate(found[1:], start=2))
+    return out
+
+
+def ensure(module):
+    p = module.params
+    sf = StoreFile(module, p['path'], p['password'], p['store_type'], p['old_password'])
+    store = sf.open(create=p['state'] == 'present')
+    warn_on_default_password(module, p['password'])
+    wanted = wanted_entries(p['certificates'])
+    before = {}
+    added, replaced, removed = [], [], []
+
+    def note_before(alias):
+        entry = store.entries.get(alias)
+        if entry is not None and alias not in before:
+            before[alias] = entry
+
+    if p['state'] == 'present':
+        missing = [alias for alias, cert in wanted if cert is None]
+        if missing:
+            raise InvalidInputError('certificate %r needs content or path' % missing[0])
+        listed = set(alias for alias, _ in wanted)
+        if p['exclusive']:
+            for entry in store.trusted_entries():
+                if entry.alias not in listed:
+                    note_before(entry.alias)
+                    store.remove(entry.alias)
+                    removed.append(entry.alias)
+        index = store.fingerprint_index()
+        for alias, cert in wanted:
+            fp = certs.fingerprint(cert)
+            others = [a for a in index.get(fp, []) if a != alias]
+            if others and alias not in store.entries:
+                module.warn('the certificate for alias %r is already trusted as %s; it was not added again'
+                            % (alias, ', '.join(repr(a) for a in others)))
+                continue
+            note_before(alias)
+            result = store.set_trusted(alias, cert)
+            if result == 'added':
+                added.append(alias)
+            elif result == 'replaced':
+                replaced.append(alias)
+            if result:
+                index.setdefault(fp, []).append(alias)
+    else:
+        fingerprints = set(certs.fingerprint(cert) for _, cert in wanted if cert is not None)
+        for alias in [a for a, _ in wanted] + [e.alias for e in store.trusted_entries() if e.fingerprint() in fingerprints]:
+            entry = store.entries.get(alias)
+            if entry is not None and entry.kind == 'trusted_certificate':
+                note_before(alias)
+                store.remove(alias)
+                removed.append(alias)
+
+    changed = sf.save(backup=p['backup'], new_file_mode=0o644)
+    result = dict(changed=changed, added=added, replaced=replaced, removed=sorted(set(removed)),
+                  entries=len(store.entries), store_type=sf.store_type)
+    if sf.backup_file:
+        result['backup_file'] = sf.backup_file
+    if module._diff:
+        result['diff'] = dict(
+            before={'entries': [entry_facts(e) for _, e in sorted(before.items())]},
+            after={'entries': [entry_facts(store.entries[a]) for a in sorted(set(added + replaced))]},
+        )
+    result['changed'] = sf.apply_file_attributes(result['changed'], result.get('diff'))
+    return result
+
+
+def entry_facts(entry):
+    facts = certs.summary(entry.certificate)
+    facts['alias'] = entry.alias
+    return facts
+
+
+def main():
+    argument_spec = store_argument_spec(
+        certificates=dict(type='list', elements='dict', default=[], options=dict(
+            alias=dict(type='str', required=True),
+            content=dict(type='str'),
+            path=dict(type='path'),
+        )),
+        state=dict(type='str', choices=['present', 'absent'], default='present'),
+        exclusive=dict(type='bool', default=False),
+        old_password=dict(type='str', no_log=True),
+        backup=dict(type='bool', default=False),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, add_file_common_args=True)
+    run(module, ensure)
+
+
+if __name__ == '__main__':
+    main()
