@@ -1,0 +1,130 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) wso2si.keystores contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""A small certificate authority kept in one directory: ``ca.key`` (0600,
+optionally encrypted) and ``ca.pem``. It signs CSRs for TLS servers that are
+also clients, copying the request's subject, SANs and usages."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import datetime
+import os
+
+from ansible_collections.wso2si.keystores.plugins.module_utils import certificates as certs
+from ansible_collections.wso2si.keystores.plugins.module_utils.deps import x509, serialization, ExtensionOID
+from ansible_collections.wso2si.keystores.plugins.module_utils.errors import InvalidInputError
+from ansible_collections.wso2si.keystores.plugins.module_utils.fileio import atomic_write, read_file
+
+KEY_FILE = 'ca.key'
+CERT_FILE = 'ca.pem'
+
+
+class OwnCA(object):
+
+    def __init__(self, directory, passphrase=None):
+        self.directory = directory
+        self.passphrase = passphrase
+        self.key = None
+        self.cert = None
+
+    @property
+    def key_path(self):
+        return os.path.join(self.directory, KEY_FILE)
+
+    @property
+    def cert_path(self):
+        return os.path.join(self.directory, CERT_FILE)
+
+    def load(self):
+        """Load an existing CA; returns False when the directory holds none."""
+        key_data = read_file(self.key_path, what='the CA key %s' % self.key_path)
+        cert_data = read_file(self.cert_path, what='the CA certificate %s' % self.cert_path)
+        if key_data is None and cert_data is None:
+            return False
+        if key_data is None or cert_data is None:
+            raise InvalidInputError('the CA directory %s holds only one of %s and %s'
+                                    % (self.directory, KEY_FILE, CERT_FILE))
+        self.key = certs.load_private_key(key_data, self.passphrase, what='the CA key %s' % self.key_path)
+        self.cert = certs.load_certificates(cert_data, what='the CA certificate %s' % self.cert_path)[0]
+        certs.check_key_matches(self.key, self.cert)
+        return True
+
+    def create(self, subject, key_type='rsa', key_size=3072, curve=None, validity_days=3650, write=True):
+        self.key = certs.generate_private_key(key_type, key_size, curve)
+        name = certs.parse_name(subject)
+        now = certs.utcnow().replace(microsecond=0)
+        public = self.key.public_key()
+        self.cert = (x509.CertificateBuilder()
+                     .subject_name(name).issuer_name(name).public_key(public)
+                     .serial_number(x509.random_serial_number())
+                     .not_valid_before(now - datetime.timedelta(minutes=5))
+                     .not_valid_after(now + datetime.timedelta(days=validity_days))
+                     .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+                     .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False,
+                                                  key_encipherment=False, data_encipherment=False,
+                                                  key_agreement=False, key_cert_sign=True, crl_sign=True,
+                                                  encipher_only=False, decipher_only=False), critical=True)
+                     .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+                     .sign(self.key, certs.signature_hash(self.key)))
+        if write:
+            encryption = (serialization.BestAvailableEncryption(self.passphrase.encode('utf-8'))
+                          if self.passphrase else serialization.NoEncryption())
+            atomic_write(self.key_path, self.key.private_bytes(serialization.Encoding.PEM,
+                                                               serialization.PrivateFormat.PKCS8, encryption), mode=0o600)
+            atomic_write(self.cert_path, certs.cert_to_pem(self.cert).encode('ascii'), mode=0o644)
+
+    def issued_matches(self, cert, csr, renew_before_days):
+        """True when ``cert`` was signed by this CA for ``csr`` and stays valid
+        beyond the renewal window."""
+        if not certs.signed_by(cert, self.cert):
+            return False
+        if not certs.public_keys_equal(cert.public_key(), csr.public_key()) or cert.subject != csr.subject:
+            return False
+        if sorted(certs.subject_alt_names(cert)) != sorted(_csr_sans(csr)):
+            return False
+        remaining = certs.not_after(cert) - certs.utcnow()
+        return remaining > datetime.timedelta(days=renew_before_days)
+
+    def sign(self, csr, validity_days=365):
+        if not csr.is_signature_valid:
+            raise InvalidInputError('the certificate signing request has an invalid signature')
+        now = certs.utcnow().replace(microsecond=0)
+        end = min(now + datetime.timedelta(days=validity_days), certs.not_after(self.cert))
+        builder = (x509.CertificateBuilder()
+                   .subject_name(csr.subject).issuer_name(self.cert.subject)
+                   .public_key(csr.public_key())
+                   .serial_number(x509.random_serial_number())
+                   .not_valid_before(now - datetime.timedelta(minutes=5))
+                   .not_valid_after(end)
+                   .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+                   .add_extension(x509.SubjectKeyIdentifier.from_public_key(csr.public_key()), critical=False)
+                   .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
+                                  critical=False))
+        for oid in (ExtensionOID.SUBJECT_ALTERNATIVE_NAME, ExtensionOID.KEY_USAGE, ExtensionOID.EXTENDED_KEY_USAGE):
+            try:
+                ext = csr.extensions.get_extension_for_oid(oid)
+            except x509.ExtensionNotFound:
+                continue
+            builder = builder.add_extension(ext.value, critical=ext.critical)
+        return builder.sign(self.key, certs.signature_hash(self.key))
+
+
+def load_csr(data):
+    if isinstance(data, str):
+        data = data.encode('utf-8')
+    try:
+        if b'-----BEGIN' in data:
+            return x509.load_pem_x509_csr(data)
+        return x509.load_der_x509_csr(data)
+    except ValueError as exc:
+        raise InvalidInputError('the certificate signing request cannot be parsed (PEM or DER CSR expected)') from exc
+
+
+def _csr_sans(csr):
+    try:
+        ext = csr.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
+    except x509.ExtensionNotFound:
+        return []
+    return [certs.format_san(gn) for gn in ext.value]
+

@@ -1,0 +1,164 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) wso2si.keystores contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: si_tls_check
+short_description: Check the certificate an SI TLS listener serves
+version_added: 0.1.0
+description:
+  - Connects to a TLS listener (SI's HTTPS ports, databridge receivers) and returns the certificate it serves.
+  - Fails when the served certificate is not O(expected_fingerprint), when its chain does not verify against the
+    trusted certificates of O(truststore_path), or when it does not carry O(server_name) (a DNS name or an IP address).
+  - Read-only; retries until O(timeout) so that it can follow a restart.
+author: wso2si.keystores contributors
+extends_documentation_fragment:
+  - wso2si.keystores.store.ATTRIBUTES
+options:
+  host:
+    description: Address to connect to.
+    type: str
+    default: 127.0.0.1
+  port:
+    description: TCP port of the listener.
+    type: int
+    required: true
+  server_name:
+    description:
+      - Name to send as SNI and to verify against the certificate's SANs. Defaults to O(host).
+    type: str
+  expected_fingerprint:
+    description: SHA-256 fingerprint the served certificate must have (keytool form; case and colons ignored).
+    type: str
+  truststore_path:
+    description: A JKS or PKCS#12 truststore whose trusted certificates the served chain must verify against.
+    type: path
+  truststore_password:
+    description: Password of O(truststore_path).
+    type: str
+  timeout:
+    description: Seconds to keep trying to connect.
+    type: int
+    default: 30
+'''
+
+EXAMPLES = r'''
+- name: The HTTPS listener serves the new certificate, trusted by the new truststore
+  wso2si.keystores.si_tls_check:
+    host: "{{ ansible_host | default(inventory_hostname) }}"
+    port: 9443
+    expected_fingerprint: "{{ keystore_result.fingerprint_sha256 }}"
+    truststore_path: /opt/wso2si/resources/security/truststore.jks
+    truststore_password: "{{ vault_truststore_password }}"
+'''
+
+RETURN = r'''
+fingerprint_sha256:
+  description: SHA-256 fingerprint of the served certificate.
+  returned: success
+  type: str
+subject:
+  description: Subject of the served certificate.
+  returned: success
+  type: str
+not_after:
+  description: Expiry of the served certificate.
+  returned: success
+  type: str
+protocol:
+  description: The negotiated TLS version.
+  returned: success
+  type: str
+'''
+
+import socket
+import ssl
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.wso2si.keystores.plugins.module_utils import certificates as certs
+from ansible_collections.wso2si.keystores.plugins.module_utils.deps import check_dependencies
+from ansible_collections.wso2si.keystores.plugins.module_utils.errors import InvalidInputError, KeystoreError
+from ansible_collections.wso2si.keystores.plugins.module_utils.fileio import read_file
+from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import Keystore
+
+
+def context_for(module):
+    p = module.params
+    if not p['truststore_path']:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+    data = read_file(p['truststore_path'], what='the truststore %s' % p['truststore_path'])
+    if data is None:
+        raise InvalidInputError('the truststore %s does not exist' % p['truststore_path'])
+    store = Keystore.loads(data, p['truststore_password'] or '', what='the truststore %s' % p['truststore_path'])
+    pem = ''.join(certs.cert_to_pem(e.certificate) for e in store.trusted_entries())
+    if not pem:
+        raise InvalidInputError('the truststore %s holds no trusted certificate' % p['truststore_path'])
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(cadata=pem)
+    ctx.check_hostname = True
+    return ctx
+
+
+def probe(module):
+    p = module.params
+    ctx = context_for(module)
+    server_name = p['server_name'] or p['host']
+    deadline = time.time() + p['timeout']
+    while True:
+        try:
+            with socket.create_connection((p['host'], p['port']), timeout=10) as sock:
+                with ctx.wrap_socket(sock, server_hostname=server_name) as tls:
+                    der = tls.getpeercert(binary_form=True)
+                    protocol = tls.version()
+            break
+        except ssl.SSLCertVerificationError as exc:
+            raise KeystoreError('the certificate served on %s:%d does not verify: %s'
+                                % (p['host'], p['port'], exc.verify_message or exc.reason))
+        except (OSError, ssl.SSLError) as exc:
+            if time.time() >= deadline:
+                raise KeystoreError('no TLS listener answered on %s:%d within %d seconds (%s)'
+                                    % (p['host'], p['port'], p['timeout'], exc))
+            time.sleep(1)
+    cert = certs.load_certificates(der)[0]
+    result = dict(changed=False, fingerprint_sha256=certs.fingerprint(cert), subject=certs.name_to_string(cert.subject),
+                  not_after=certs.iso(certs.not_after(cert)), protocol=protocol)
+    expected = (p['expected_fingerprint'] or '').replace(':', '').upper()
+    if expected and expected != result['fingerprint_sha256'].replace(':', ''):
+        raise KeystoreError('%s:%d serves the certificate %s (%s), not the expected %s'
+                            % (p['host'], p['port'], result['fingerprint_sha256'], result['subject'],
+                               p['expected_fingerprint']))
+    return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            host=dict(type='str', default='127.0.0.1'),
+            port=dict(type='int', required=True),
+            server_name=dict(type='str'),
+            expected_fingerprint=dict(type='str'),
+            truststore_path=dict(type='path'),
+            truststore_password=dict(type='str', no_log=True),
+            timeout=dict(type='int', default=30),
+        ),
+        supports_check_mode=True,
+    )
+    check_dependencies(module)
+    try:
+        result = probe(module)
+    except KeystoreError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
