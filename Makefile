@@ -1,0 +1,142 @@
+# wso2si.keystores — developer and CI entry points.
+#
+#   make demo     run demo/run.sh (the demo) with the collection built; it gets
+#                 REPO_ROOT, COLLECTION_DIR, TLS_CHECK, ANSIBLE_COLLECTIONS_PATH
+#                 and .venv/bin first on PATH
+#   make test     units + sanity + integration
+#
+# Everything runs from .venv (Python 3.11, requirements-dev.txt) against a copy
+# of this tree at .build/ansible_collections/wso2si/keystores, the layout
+# ansible-test and ansible-playbook need.  No Docker, no network beyond pip.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON_BOOT ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+# ansible-test's --python X.Y: the version .venv is made with.
+PY_VERSION  ?= $(shell $(PYTHON_BOOT) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+VENV        := .venv
+VENV_BIN    := $(abspath $(VENV))/bin
+STAMP       := $(VENV)/.installed-dev
+BUILD       := $(abspath .build)
+COLL_ROOT   := $(BUILD)
+COLL        := $(COLL_ROOT)/ansible_collections/wso2si/keystores
+ANSIBLE_TEST = $(VENV_BIN)/ansible-test
+# Arguments for ansible-test, e.g. `make sanity TEST_ARGS="--test pylint"`,
+# `make integration TEST_ARGS="si_keystore"`.
+TEST_ARGS   ?=
+SYNC_EXCLUDES := .venv .build .git tests/output __pycache__ '*.pyc' bench/output \
+                 tests/integration/integration_config.yml
+# Real SI files, read by tests when present (never copied into the project).
+FIXTURES    := $(abspath ../shared/fixtures/si)
+INTEGRATION_CONFIG := $(COLL)/tests/integration/integration_config.yml
+
+export PATH := $(VENV_BIN):$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT)
+ifdef CI
+export ANSIBLE_NOCOLOR := 1
+endif
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help venv collection get-pip units units-pytest sanity integration test clean-junit demo tls-check clean distclean build
+
+help:
+	@echo "targets: venv collection units sanity integration test demo build tls-check clean distclean"
+	@echo "  make test                           units + sanity + integration"
+	@echo "  make demo                           run demo/run.sh"
+	@echo "  make sanity TEST_ARGS='--test pep8' pass arguments to ansible-test"
+
+# ---------------------------------------------------------------- environment
+
+venv: $(STAMP)
+
+$(STAMP): requirements-dev.txt
+	@if [ ! -x $(VENV)/bin/python ]; then \
+	  echo "creating $(VENV) with $(PYTHON_BOOT)"; \
+	  $(PYTHON_BOOT) -m venv $(VENV); \
+	fi
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt 2>&1 \
+	  | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
+	@touch $@
+
+# ansible-test bootstraps pip in each venv it makes from a cached get-pip
+# script it would otherwise download; put the offline stand-in there.
+get-pip: $(STAMP)
+	@$(VENV_BIN)/python tests/utils/get_pip_standin.py --install
+
+# Copy the tree (minus local state) to where Ansible expects a collection.
+collection:
+	@mkdir -p $(COLL)
+	@if command -v rsync >/dev/null 2>&1; then \
+	  rsync -a --delete $(foreach e,$(SYNC_EXCLUDES),--exclude=$(e)) ./ $(COLL)/; \
+	else \
+	  rm -rf $(COLL) && mkdir -p $(COLL) && \
+	  tar -cf - $(foreach e,$(SYNC_EXCLUDES),--exclude=./$(e) --exclude=$(e)) . | tar -C $(COLL) -xf -; \
+	fi
+	@# ansible-test lists content with git when it finds a .git above it, and
+	@# the copy sits in this (ignored) tree: give the copy a repository of its
+	@# own, so `git ls-files --others` lists every copied file.
+	@[ -d $(COLL)/.git ] || git -C $(COLL) init -q
+	@mkdir -p $(dir $(INTEGRATION_CONFIG))
+	@{ echo '---'; \
+	   echo '# Written by make; vars for ansible-test integration.'; \
+	   echo "wso2si_test_repo_root: '$(CURDIR)'"; \
+	   echo "wso2si_test_collection_root: '$(COLL)'"; \
+	   echo "wso2si_test_fixtures_dir: '$(if $(wildcard $(FIXTURES)/server),$(FIXTURES),)'"; \
+	 } > $(INTEGRATION_CONFIG)
+
+# ---------------------------------------------------------------- tests
+
+HAVE_UNITS = [ -n "$$(find tests/unit -name 'test_*.py' -print -quit 2>/dev/null)" ]
+
+# Unit tests: ansible-test units in its own venv (tests/unit/requirements.txt).
+units: get-pip collection
+	@if $(HAVE_UNITS); then \
+	  cd $(COLL) && $(ANSIBLE_TEST) units --python $(PY_VERSION) --venv --color no $(TEST_ARGS); \
+	else echo "units: no tests under tests/unit"; fi
+
+# The same tests with plain pytest from .venv (quicker to iterate with).
+units-pytest: $(STAMP) collection
+	@if $(HAVE_UNITS); then \
+	  cd $(COLL) && PYTHONPATH=$(COLL_ROOT) $(VENV_BIN)/python -m pytest -q -p no:cacheprovider tests/unit $(TEST_ARGS); \
+	else echo "units: no tests under tests/unit"; fi
+
+sanity: get-pip collection
+	cd $(COLL) && $(ANSIBLE_TEST) sanity --python $(PY_VERSION) --color no $(TEST_ARGS)
+
+# Every target under tests/integration/targets/ not named setup_* and not
+# marked disabled/unsupported in its aliases file.
+integration: $(STAMP) collection
+	@if [ -n "$$(ls tests/integration/targets 2>/dev/null | grep -v '^setup_' || true)" ]; then \
+	  cd $(COLL) && $(ANSIBLE_TEST) integration --local --python $(PY_VERSION) --color no \
+	    --continue-on-error $(TEST_ARGS); \
+	else echo "integration: no targets under tests/integration/targets"; fi
+
+test: clean-junit units sanity integration
+
+clean-junit:
+	@rm -rf $(COLL)/tests/output/junit
+
+# ---------------------------------------------------------------- demo, tools
+
+demo: $(STAMP) collection
+	@if [ -f demo/run.sh ]; then \
+	  REPO_ROOT=$(CURDIR) COLLECTION_DIR=$(COLL) \
+	  TLS_CHECK="$(VENV_BIN)/python $(CURDIR)/tests/utils/tls_check.py" bash demo/run.sh; \
+	elif [ -f demo/demo.yml ]; then \
+	  ansible-playbook -i localhost, -c local -e ansible_python_interpreter=$(VENV_BIN)/python demo/demo.yml; \
+	else echo "demo: demo/run.sh is not written yet" >&2; exit 1; fi
+
+# Precompile the Java TLS checker (optional; tls_check.py does it on demand).
+tls-check:
+	@python3 tests/utils/tls_check.py --compile-only
+
+build: $(STAMP) collection
+	cd $(COLL) && ansible-galaxy collection build --force --output-path $(BUILD)/dist
+
+clean:
+	rm -rf .build tests/output
+
+distclean: clean
+	rm -rf $(VENV)
