@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) wso2si.keystores contributors
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
-"""X.509 helpers: parsing, fingerprints, names, SANs, chains, key generation.
+"""X.509 helpers: parsing, fingerprints, names, SANs, chains, key generation,
+certificate requests (CSR).
 
 Stateless functions over ``cryptography`` objects. Errors are translated into
 the collection's error root here, at the boundary.
@@ -15,8 +16,8 @@ import ipaddress
 import re
 
 from ansible_collections.wso2si.keystores.plugins.module_utils.deps import (
-    x509, hashes, serialization, rsa, ec, ed25519, pkcs7, ExtensionOID, NameOID, InvalidSignature,
-    UnsupportedAlgorithm,
+    x509, hashes, serialization, rsa, ec, ed25519, pkcs7, ExtendedKeyUsageOID, ExtensionOID, NameOID,
+    InvalidSignature, UnsupportedAlgorithm,
 )
 from ansible_collections.wso2si.keystores.plugins.module_utils.errors import (
     ChainError, InvalidInputError, KeyMismatchError, UnsupportedContentError,
@@ -26,7 +27,8 @@ PEM_BLOCK = re.compile(
     br'-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)\r?\n-----END \1-----', re.DOTALL)
 
 # keytool's (X500Principal's) attribute names, most used first.
-_NAME_OIDS = [
+# (Built only when cryptography imports: modules report a missing one through deps.)
+_NAME_OIDS = [] if NameOID is None else [
     ('CN', NameOID.COMMON_NAME),
     ('OU', NameOID.ORGANIZATIONAL_UNIT_NAME),
     ('O', NameOID.ORGANIZATION_NAME),
@@ -43,8 +45,9 @@ _NAME_OIDS = [
     ('SURNAME', NameOID.SURNAME),
 ]
 _OID_BY_NAME = dict((k, v) for k, v in _NAME_OIDS)
-_OID_BY_NAME.update({'S': NameOID.STATE_OR_PROVINCE_NAME, 'E': NameOID.EMAIL_ADDRESS,
-                     'EMAIL': NameOID.EMAIL_ADDRESS, 'SN': NameOID.SURNAME})
+if NameOID is not None:
+    _OID_BY_NAME.update({'S': NameOID.STATE_OR_PROVINCE_NAME, 'E': NameOID.EMAIL_ADDRESS,
+                         'EMAIL': NameOID.EMAIL_ADDRESS, 'SN': NameOID.SURNAME})
 _NAME_BY_OID = dict((v, k) for k, v in _NAME_OIDS)
 _SPECIAL = ',+=";<>\\'
 
@@ -264,14 +267,17 @@ def name_to_string(name):
 
 
 def _split_unescaped(text, sep):
-    parts, cur, i = [], '', 0
+    """Split on ``sep`` outside backslash escapes and double quotes."""
+    parts, cur, i, quoted = [], '', 0, False
     while i < len(text):
         c = text[i]
         if c == '\\' and i + 1 < len(text):
             cur += text[i:i + 2]
             i += 2
             continue
-        if c == sep:
+        if c == '"':
+            quoted = not quoted
+        if c == sep and not quoted:
             parts.append(cur)
             cur = ''
         else:
@@ -462,3 +468,194 @@ def self_signed_certificate(key, subject, sans=None, validity_days=365, serial=N
 def validity_days_of(cert):
     """Whole days between notBefore and notAfter (the 5-minute backdate ignored)."""
     return int(round((not_after(cert) - not_before(cert)).total_seconds() / 86400.0))
+
+
+# ---------------------------------------------------------------- requests (CSR)
+
+# RFC 5280 key usage bits, in bit order (the names keytool and OpenSSL print).
+KEY_USAGES = ('digitalSignature', 'contentCommitment', 'keyEncipherment', 'dataEncipherment', 'keyAgreement',
+              'keyCertSign', 'cRLSign', 'encipherOnly', 'decipherOnly')
+_KU_ATTRS = dict(zip(KEY_USAGES, ('digital_signature', 'content_commitment', 'key_encipherment',
+                                  'data_encipherment', 'key_agreement', 'key_cert_sign', 'crl_sign',
+                                  'encipher_only', 'decipher_only')))
+_KU_ALIASES = {'nonrepudiation': 'contentCommitment'}
+
+EXTENDED_KEY_USAGES = {} if ExtendedKeyUsageOID is None else {
+    'serverAuth': ExtendedKeyUsageOID.SERVER_AUTH,
+    'clientAuth': ExtendedKeyUsageOID.CLIENT_AUTH,
+    'codeSigning': ExtendedKeyUsageOID.CODE_SIGNING,
+    'emailProtection': ExtendedKeyUsageOID.EMAIL_PROTECTION,
+    'timeStamping': ExtendedKeyUsageOID.TIME_STAMPING,
+    'OCSPSigning': ExtendedKeyUsageOID.OCSP_SIGNING,
+}
+_EKU_BY_OID = dict((v, k) for k, v in EXTENDED_KEY_USAGES.items())
+
+DIGESTS = ('sha256', 'sha384', 'sha512')
+
+
+def parse_key_usage(names):
+    """``['digitalSignature', 'keyEncipherment']`` to ``x509.KeyUsage``; None for an empty list."""
+    if not names:
+        return None
+    by_lower = dict((n.lower(), n) for n in KEY_USAGES)
+    wanted = set()
+    for name in names:
+        key = str(name).strip().replace(' ', '').replace('_', '').lower()
+        canonical = by_lower.get(key) or _KU_ALIASES.get(key)
+        if canonical is None:
+            raise InvalidInputError('unknown key usage %r (use %s)' % (name, ', '.join(KEY_USAGES)))
+        wanted.add(canonical)
+    if ('encipherOnly' in wanted or 'decipherOnly' in wanted) and 'keyAgreement' not in wanted:
+        raise InvalidInputError('the key usages encipherOnly and decipherOnly need keyAgreement')
+    return x509.KeyUsage(**dict((attr, name in wanted) for name, attr in _KU_ATTRS.items()))
+
+
+def format_key_usage(key_usage):
+    """The names of the bits set in an ``x509.KeyUsage``, in bit order."""
+    out = []
+    for name in KEY_USAGES:
+        try:
+            if getattr(key_usage, _KU_ATTRS[name]):
+                out.append(name)
+        except ValueError:  # encipher_only/decipher_only without key_agreement
+            continue
+    return out
+
+
+def parse_extended_key_usage(names):
+    """``['serverAuth', 'clientAuth', '1.2.3.4']`` to ``x509.ExtendedKeyUsage``; None for an empty list."""
+    if not names:
+        return None
+    by_lower = dict((k.lower(), v) for k, v in EXTENDED_KEY_USAGES.items())
+    oids = []
+    for name in names:
+        text = str(name).strip()
+        oid = by_lower.get(text.lower())
+        if oid is None:
+            if not re.match(r'^[0-2](\.[0-9]+)+$', text):
+                raise InvalidInputError('unknown extended key usage %r (use %s or a dotted OID)'
+                                        % (name, ', '.join(sorted(EXTENDED_KEY_USAGES))))
+            try:
+                oid = x509.ObjectIdentifier(text)
+            except ValueError as exc:
+                raise InvalidInputError('the extended key usage %r is not a valid OID' % name) from exc
+        if oid not in oids:
+            oids.append(oid)
+    return x509.ExtendedKeyUsage(oids)
+
+
+def format_extended_key_usage(eku):
+    return [_EKU_BY_OID.get(oid, oid.dotted_string) for oid in eku]
+
+
+def signature_hash(key, digest='sha256'):
+    """The hash to sign with ``key``: None for Ed25519 (which has its own)."""
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return None
+    digest = str(digest or 'sha256').lower().replace('-', '')
+    if digest not in DIGESTS:
+        raise InvalidInputError('unsupported digest %r (use %s)' % (digest, ', '.join(DIGESTS)))
+    return {'sha256': hashes.SHA256, 'sha384': hashes.SHA384, 'sha512': hashes.SHA512}[digest]()
+
+
+def san_names(sans):
+    """GeneralNames from a list of ``DNS:host`` strings (GeneralName objects pass through)."""
+    return [s if isinstance(s, x509.GeneralName) else parse_san(s) for s in (sans or [])]
+
+
+def build_csr(key, subject, sans=None, key_usage=None, extended_key_usage=None, digest='sha256'):
+    """A PKCS#10 request signed with ``key``.
+
+    ``subject`` is an ``x509.Name``; ``sans`` a list of SAN strings or
+    GeneralNames (no extension when empty); ``key_usage`` and
+    ``extended_key_usage`` lists of names (no extension when empty). Key usage
+    is marked critical, as CAs expect.
+    """
+    builder = x509.CertificateSigningRequestBuilder().subject_name(subject)
+    names = san_names(sans)
+    if names:
+        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+    ku = parse_key_usage(key_usage)
+    if ku is not None:
+        builder = builder.add_extension(ku, critical=True)
+    eku = parse_extended_key_usage(extended_key_usage)
+    if eku is not None:
+        builder = builder.add_extension(eku, critical=False)
+    try:
+        return builder.sign(key, signature_hash(key, digest))
+    except (TypeError, ValueError, UnsupportedAlgorithm) as exc:
+        raise UnsupportedContentError('a certificate request cannot be signed with this %s key: %s'
+                                      % (key_description(key)[0], exc)) from exc
+
+
+def load_csr(data, what='the certificate request'):
+    """Parse a PEM or DER PKCS#10 request."""
+    if isinstance(data, str):
+        data = data.encode('utf-8')
+    data = data or b''
+    try:
+        if b'-----BEGIN' in data:
+            return x509.load_pem_x509_csr(data)
+        return x509.load_der_x509_csr(data)
+    except ValueError as exc:
+        raise InvalidInputError('%s is not a PEM or DER certificate request' % what) from exc
+
+
+def csr_to_pem(csr):
+    return csr.public_bytes(serialization.Encoding.PEM).decode('ascii')
+
+
+def _csr_extensions(csr):
+    try:
+        return sorted(((e.oid.dotted_string, e.critical, e.value) for e in csr.extensions), key=lambda t: t[0])
+    except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType):
+        return None
+
+
+def _hash_name(obj):
+    try:
+        algorithm = obj.signature_hash_algorithm
+    except UnsupportedAlgorithm:
+        return None
+    return algorithm.name if algorithm is not None else None
+
+
+def csr_equal(a, b):
+    """True when two requests ask for the same thing: public key, subject,
+    extensions (with their criticality) and signature digest, and both
+    signatures verify. Bytes are never compared."""
+    if not (a.is_signature_valid and b.is_signature_valid):
+        return False
+    ext_a, ext_b = _csr_extensions(a), _csr_extensions(b)
+    return (ext_a is not None and ext_a == ext_b
+            and public_keys_equal(a.public_key(), b.public_key())
+            and a.subject == b.subject
+            and _hash_name(a) == _hash_name(b))
+
+
+def csr_facts(csr):
+    """Non-secret facts of a request, for results and diffs."""
+    facts = {
+        'subject': name_to_string(csr.subject),
+        'subject_alt_names': [],
+        'key_usage': [],
+        'extended_key_usage': [],
+        'public_key_sha256': public_key_sha256(csr.public_key()),
+        'digest': _hash_name(csr),
+    }
+    for ext in csr.extensions:
+        if isinstance(ext.value, x509.SubjectAlternativeName):
+            facts['subject_alt_names'] = [format_san(gn) for gn in ext.value]
+        elif isinstance(ext.value, x509.KeyUsage):
+            facts['key_usage'] = format_key_usage(ext.value)
+        elif isinstance(ext.value, x509.ExtendedKeyUsage):
+            facts['extended_key_usage'] = format_extended_key_usage(ext.value)
+    return facts
+
+
+def san_general_names(cert):
+    """The certificate's SANs as GeneralName objects (every kind kept), or []."""
+    try:
+        return list(cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value)
+    except x509.ExtensionNotFound:
+        return []

@@ -1,0 +1,235 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) wso2si.keystores contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""The local demo fleet: SI homes on this machine that the rollout can work on.
+
+    fleet.py setup  DIR [--hosts N] [--python PY]   lay out N SI homes, default stores, an inventory
+    fleet.py start  SI_HOME                          start (or restart) the stand-in HTTPS listener
+    fleet.py stop   SI_HOME                          stop it
+    fleet.py report DIR                              per-host table: subject, issuer, fingerprint, expiry, TLS
+
+Each SI home is the project's fixture (tests/fixtures/si_home) in SI's real
+layout, with a port offset of its own. Its "shipped" stores are generated at
+setup (a fresh key playing the part of wso2carbon, password wso2carbon), never
+copied from anywhere. The stand-in for SI is the Java TLS listener of
+tests/java/TlsCheck.java: it reads the HTTPS listener's keystore path,
+password and port (plus the offset) from the home's deployment.yaml, as SI does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+FIXTURE = os.path.join(REPO, 'tests', 'fixtures', 'si_home')
+TLS_CHECK = os.path.join(REPO, 'tests', 'utils', 'tls_check.py')
+PORT_BASE_OFFSET = 1000  # host i listens on 9443 + 1000 + 10 * i
+
+
+def _core():
+    """The collection's own keystore code, from the collection path `make` builds."""
+    roots = os.environ.get('ANSIBLE_COLLECTIONS_PATH', '').split(os.pathsep) + [os.path.join(REPO, '.build')]
+    sys.path[:0] = [r for r in roots if os.path.isdir(os.path.join(r, 'ansible_collections'))][:1]
+    from ansible_collections.wso2si.keystores.plugins.module_utils import certificates, keystore
+    return certificates, keystore
+
+
+def setup(args):
+    certs, ks = _core()
+    root = os.path.abspath(args.dir)
+    os.makedirs(root, exist_ok=True)
+    hosts = []
+    for i in range(1, args.hosts + 1):
+        name = 'si%d' % i
+        home = os.path.join(root, name)
+        if os.path.isdir(home):
+            stop_home(home)
+            shutil.rmtree(home)
+        shutil.copytree(FIXTURE, home)
+        os.remove(os.path.join(home, 'resources', 'security', 'README.md'))
+        offset = PORT_BASE_OFFSET + 10 * i
+        dep = os.path.join(home, 'conf', 'server', 'deployment.yaml')
+        with open(dep) as f:
+            text = f.read()
+        with open(dep, 'w') as f:
+            f.write(text.replace('    offset: 0\n', '    offset: %d\n' % offset, 1))
+        sec = os.path.join(home, 'resources', 'security')
+        # the defaults every SI download ships, played by fresh keys with the shipped names and password
+        key = certs.generate_private_key('rsa', 2048)
+        cert = certs.self_signed_certificate(key, certs.parse_name('CN=localhost, O=WSO2, L=Mountain View, ST=CA, C=US'),
+                                             ['DNS:localhost'], 3650)
+        store = ks.Keystore('jks', password='wso2carbon')
+        store.set_key('wso2carbon', key, [cert])
+        _write(os.path.join(sec, 'wso2carbon.jks'), store.dumps('wso2carbon'))
+        trust = ks.Keystore('jks', password='wso2carbon')
+        trust.set_trusted('wso2carbon', cert)
+        _write(os.path.join(sec, 'client-truststore.jks'), trust.dumps('wso2carbon'))
+        vkey = certs.generate_private_key('rsa', 2048)
+        vault = ks.Keystore('jks', password='wso2carbon')
+        vault.set_key('wso2carbon', vkey, [certs.self_signed_certificate(vkey, certs.parse_name('CN=localhost, O=WSO2'), [], 3650)])
+        _write(os.path.join(sec, 'securevault.jks'), vault.dumps('wso2carbon'))
+        hosts.append((name, home, offset))
+    inventory = os.path.join(root, 'inventory.yml')
+    with open(inventory, 'w') as f:
+        f.write('---\n# The local demo fleet: each host is an SI home on this machine.\nwso2si:\n  hosts:\n')
+        for name, home, offset in hosts:
+            f.write('    %s:\n      rollout_si_home: %s\n' % (name, home))
+        f.write('  vars:\n')
+        f.write('    ansible_connection: local\n')
+        f.write('    ansible_python_interpreter: %s\n' % (args.python or sys.executable))
+        f.write('    ansible_host: 127.0.0.1\n')
+        f.write('    rollout_subject_alt_names: ["DNS:{{ inventory_hostname }}", "DNS:localhost", "IP:127.0.0.1"]\n')
+        f.write('    rollout_restart_command: "%s %s start {{ rollout_si_home }}"\n' % (args.python or sys.executable,
+                                                                                   os.path.abspath(__file__)))
+    import secrets
+    with open(os.path.join(root, 'vars.yml'), 'w') as f:
+        os.chmod(f.name, 0o600)
+        f.write('---\n# Passwords for this demo fleet, made at setup.\n')
+        for var in ('rollout_keystore_password', 'rollout_truststore_password'):
+            f.write('%s: %s\n' % (var, 'demo' + secrets.token_hex(12)))
+        f.write('rollout_ca_dir: %s\n' % os.path.join(root, 'ca'))
+    for name, home, offset in hosts:
+        start_home(home)
+    print('fleet: %d SI homes under %s, inventory %s' % (len(hosts), root, inventory))
+
+
+def _write(path, data):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, 'wb') as f:
+        f.write(data)
+
+
+def _resolve(value, home):
+    for placeholder in ('${carbon.home}', '${sys:carbon.home}'):
+        value = value.replace(placeholder, home)
+    return value
+
+
+def listeners(home):
+    """[(keystore path, password, port)] of the HTTPS listeners, as SI reads them."""
+    with open(os.path.join(home, 'conf', 'server', 'deployment.yaml')) as f:
+        doc = yaml.safe_load(f)
+    offset = int(doc['wso2.carbon']['ports']['offset'])
+    found = []
+    for section in ('wso2.transport.http', 'siddhi.stores.query.api'):
+        for item in (doc.get(section) or {}).get('listenerConfigurations') or []:
+            if item.get('scheme') != 'https':
+                continue
+            password = str(item['keyStorePassword'])
+            if password.startswith('${sec:'):
+                raise SystemExit('the demo stand-in reads plain passwords only')
+            found.append((_resolve(item['keyStoreFile'], home), password, int(item['port']) + offset))
+    return found
+
+
+def truststore(home):
+    with open(os.path.join(home, 'conf', 'server', 'deployment.yaml')) as f:
+        doc = yaml.safe_load(f)
+    for agent in doc['data.agent.config']['agents']:
+        conf = agent['agentConfiguration']
+        if conf.get('name') == 'Binary':
+            return _resolve(conf['trustStorePath'], home), str(conf['trustStorePassword'])
+    raise SystemExit('no Binary agent in %s' % home)
+
+
+def pid_file(home):
+    return os.path.join(home, 'standin.pid')
+
+
+def stop_home(home):
+    try:
+        with open(pid_file(home)) as f:
+            pids = [int(p) for p in f.read().split()]
+    except (OSError, ValueError):
+        pids = []
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGTERM)
+            for _ in range(50):
+                os.kill(pid, 0)
+                time.sleep(0.1)
+        except OSError:
+            pass
+    try:
+        os.remove(pid_file(home))
+    except OSError:
+        pass
+
+
+def start_home(home):
+    """(Re)start one stand-in listener per HTTPS listener of the configuration."""
+    stop_home(home)
+    pids = []
+    for path, password, port in listeners(home):
+        env = dict(os.environ, KS_PASSWORD=password)
+        out = subprocess.run([sys.executable, TLS_CHECK, 'serve', '--keystore', path, '--port', str(port), '--background'],
+                             env=env, check=True, capture_output=True, text=True).stdout
+        pids.append(out.split()[2])
+        print('%s: HTTPS stand-in on port %d (pid %s)' % (home, port, pids[-1]))
+    with open(pid_file(home), 'w') as f:
+        f.write(' '.join(pids) + '\n')
+
+
+def report(args):
+    certs, ks = _core()
+    root = os.path.abspath(args.dir)
+    homes = sorted(d for d in os.listdir(root) if os.path.isfile(os.path.join(root, d, 'conf', 'server', 'deployment.yaml')))
+    rows = [('host', 'subject', 'issuer', 'sha256 fingerprint', 'expires', 'TLS (Java client, rewired truststore)')]
+    failures = 0
+    for name in homes:
+        home = os.path.join(root, name)
+        path, password, port = listeners(home)[0]
+        with open(path, 'rb') as f:
+            store = ks.Keystore.loads(f.read(), password)
+        cert = store.key_entries()[0].certificate
+        tpath, tpassword = truststore(home)
+        env = dict(os.environ, TS_PASSWORD=tpassword)
+        run = subprocess.run([sys.executable, TLS_CHECK, 'connect', '--host', '127.0.0.1', '--port', str(port),
+                              '--truststore', tpath, '--hostname', 'localhost'], env=env, capture_output=True, text=True)
+        fp = certs.fingerprint(cert)
+        if run.returncode == 0 and fp in run.stdout:
+            tls = 'OK, serves this certificate'
+        else:
+            failures += 1
+            tls = 'FAIL ' + (run.stderr.strip().splitlines() or ['?'])[-1][:60]
+        rows.append((name, certs.name_to_string(cert.subject), certs.name_to_string(cert.issuer),
+                     fp[:23] + '...', certs.iso(certs.not_after(cert))[:10], tls))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for n, row in enumerate(rows):
+        print('  '.join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        if n == 0:
+            print('  '.join('-' * w for w in widths))
+    return 1 if failures else 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest='command', required=True)
+    p = sub.add_parser('setup')
+    p.add_argument('dir')
+    p.add_argument('--hosts', type=int, default=3)
+    p.add_argument('--python')
+    for command in ('start', 'stop'):
+        sub.add_parser(command).add_argument('home')
+    sub.add_parser('report').add_argument('dir')
+    args = parser.parse_args()
+    if args.command == 'setup':
+        return setup(args)
+    if args.command == 'start':
+        return start_home(os.path.abspath(args.home))
+    if args.command == 'stop':
+        return stop_home(os.path.abspath(args.home))
+    return report(args)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,262 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) wso2si.keystores contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: si_csr
+short_description: Make a certificate signing request from a key entry of a Java keystore
+version_added: 0.1.0
+description:
+  - Makes a PKCS#10 certificate signing request (CSR) signed with the private key of a key entry in a JKS or PKCS#12
+    keystore, such as the one WSO2 Streaming Integrator's HTTPS listeners use, as C(keytool -certreq) does.
+  - The subject and the subject alternative names default to those of the key entry's certificate.
+    Unlike C(keytool -certreq), which drops the SANs unless they are given again, the SANs are kept.
+  - The request is returned and, with O(dest), written to a file on the managed host. An existing O(dest)
+    that asks for the same thing (public key, subject, SANs, extensions and digest) is left alone.
+  - The keystore itself is never written.
+author: wso2si.keystores contributors
+extends_documentation_fragment:
+  - wso2si.keystores.store
+  - wso2si.keystores.store.ATTRIBUTES
+  - ansible.builtin.files
+options:
+  store_type:
+    description:
+      - C(jks) or C(pkcs12). Only checked against the type read from the file's content; the store is never converted.
+  alias:
+    description:
+      - The alias of the key entry. Java stores aliases in lower case.
+      - An alias that holds a trusted certificate, not a private key, is refused.
+    type: str
+    required: true
+  key_password:
+    description:
+      - The password of the key entry, when it differs from the store password.
+      - Defaults to O(password). PKCS#12 stores have no separate key password.
+    type: str
+  dest:
+    description:
+      - Where to write the request as PEM on the managed host.
+      - Without it, the request is only returned in RV(csr) and the task never reports a change.
+      - An existing file that holds another request, or no request, is replaced.
+    type: path
+  subject:
+    description:
+      - The subject, most specific first as keytool's C(-dname) takes it, for example C(CN=si.example.com, OU=IT, O=Example, C=US),
+        or a dict of the same attributes in the same order (see the examples).
+      - Defaults to the subject of the key entry's certificate.
+    type: raw
+  subject_alt_names:
+    description:
+      - Subject alternative names such as C(DNS:si.example.com) or C(IP:10.0.0.5) (also C(URI:) and C(email:)).
+      - Defaults to the SANs of the key entry's certificate. An empty list asks for none.
+    type: list
+    elements: str
+  digest:
+    description:
+      - The digest the request is signed with. Ignored for Ed25519 keys.
+    type: str
+    choices: [sha256, sha384, sha512]
+    default: sha256
+  key_usage:
+    description:
+      - The key usages to ask for, marked critical; an empty list asks for none.
+      - Names as in RFC 5280, for example C(digitalSignature), C(keyEncipherment), C(keyAgreement).
+      - The default fits a TLS server that is also a TLS client.
+    type: list
+    elements: str
+    default: [digitalSignature, keyEncipherment]
+  extended_key_usage:
+    description:
+      - The extended key usages to ask for; an empty list asks for none.
+      - C(serverAuth), C(clientAuth), C(codeSigning), C(emailProtection), C(timeStamping), C(OCSPSigning), or a dotted OID.
+      - The default fits a TLS server that is also a TLS client.
+    type: list
+    elements: str
+    default: [serverAuth, clientAuth]
+  mode:
+    description:
+      - The permissions of O(dest). A new file is created C(0644) unless this is set; an existing file keeps its mode.
+notes:
+  - The CA may not copy every requested extension into the certificate; check what it signed before importing it
+    with M(wso2si.keystores.si_cert_import).
+seealso:
+  - module: wso2si.keystores.si_cert_import
+  - module: wso2si.keystores.si_keystore
+  - module: wso2si.keystores.si_keystore_info
+'''
+
+EXAMPLES = r'''
+- name: Ask the company CA for a certificate for SI's HTTPS key (subject and SANs of the current certificate)
+  wso2si.keystores.si_csr:
+    path: /opt/wso2si/resources/security/wso2carbon.jks
+    password: "{{ vault_keystore_password }}"
+    alias: si-tls
+    dest: /opt/wso2si/resources/security/si-tls.csr
+
+- name: Fetch it to the controller for the CA
+  ansible.builtin.fetch:
+    src: /opt/wso2si/resources/security/si-tls.csr
+    dest: csr/{{ inventory_hostname }}.csr
+    flat: true
+
+- name: A request with another subject and more names, returned only
+  wso2si.keystores.si_csr:
+    path: /opt/wso2si/resources/security/wso2carbon.jks
+    password: "{{ vault_keystore_password }}"
+    alias: si-tls
+    subject: CN=si.example.com, OU=Integration, O=Example, C=US
+    subject_alt_names:
+      - DNS:si.example.com
+      - DNS:{{ ansible_fqdn }}
+      - IP:{{ ansible_default_ipv4.address }}
+  register: request
+
+- name: Show it
+  ansible.builtin.debug:
+    var: request.csr
+
+- name: The subject as a dict
+  wso2si.keystores.si_csr:
+    path: /opt/wso2si/resources/security/wso2carbon.jks
+    password: "{{ vault_keystore_password }}"
+    alias: si-tls
+    dest: /opt/wso2si/resources/security/si-tls.csr
+    subject:
+      CN: si.example.com
+      O: Example
+      C: US
+'''
+
+RETURN = r'''
+csr:
+  description: The request in PEM (the content of O(dest) when it was left alone).
+  returned: always
+  type: str
+  sample: "-----BEGIN CERTIFICATE REQUEST-----\nMIIC...\n-----END CERTIFICATE REQUEST-----\n"
+subject:
+  description: The request's subject, most specific first.
+  returned: always
+  type: str
+  sample: CN=si.example.com, OU=Integration, O=Example, C=US
+subject_alt_names:
+  description: The request's subject alternative names.
+  returned: always
+  type: list
+  elements: str
+  sample: [DNS:si.example.com, IP:10.0.0.5]
+public_key_sha256:
+  description: SHA-256 of the request's public key (DER SubjectPublicKeyInfo), the same for the key entry.
+  returned: always
+  type: str
+  sample: 3C:5E:...:9A
+dest:
+  description: The file the request is in.
+  returned: when O(dest) is set
+  type: str
+  sample: /opt/wso2si/resources/security/si-tls.csr
+'''
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.wso2si.keystores.plugins.module_utils import certificates as certs
+from ansible_collections.wso2si.keystores.plugins.module_utils.errors import (
+    InvalidInputError, KeystoreError, UnsupportedContentError,
+)
+from ansible_collections.wso2si.keystores.plugins.module_utils.fileio import atomic_write, read_file
+from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import normalize_alias
+from ansible_collections.wso2si.keystores.plugins.module_utils.store_file import StoreFile, run, store_argument_spec
+
+
+def open_key_entry(module):
+    """The unlocked key entry named by ``alias`` (the store is only read)."""
+    p = module.params
+    sf = StoreFile(module, p['path'], p['password'], p['store_type'])
+    store = sf.open(create=False)
+    if sf.converted:
+        raise UnsupportedContentError('the keystore %s is a %s store, not %s'
+                                      % (p['path'], store.store_type.upper(), p['store_type'].upper()))
+    alias = normalize_alias(p['alias'])
+    entry = store.entries.get(alias)
+    if entry is None:
+        raise InvalidInputError('the keystore %s has no entry %r' % (p['path'], alias))
+    if entry.kind != 'private_key':
+        raise InvalidInputError('the entry %r is a trusted certificate, not a key entry: a certificate request needs '
+                                'a private key' % alias)
+    entry.unlock(p['key_password'] or p['password'])
+    return entry
+
+
+def existing_request(path):
+    """The request in ``path``, or None when the file is missing or holds no request."""
+    data = read_file(path, what='the file %s' % path)
+    if data is None:
+        return None
+    try:
+        return certs.load_csr(data, what='the file %s' % path)
+    except KeystoreError:
+        return None
+
+
+def make_request(module):
+    p = module.params
+    entry = open_key_entry(module)
+    cert = entry.certificate
+    subject = certs.parse_name(p['subject']) if p['subject'] is not None else cert.subject
+    if p['subject_alt_names'] is None:
+        sans = certs.san_general_names(cert)
+    else:
+        sans = certs.san_names(p['subject_alt_names'])
+    wanted = certs.build_csr(entry.private_key, subject, sans, p['key_usage'], p['extended_key_usage'], p['digest'])
+
+    result = dict(changed=False)
+    request = wanted
+    if p['dest']:
+        current = existing_request(p['dest'])
+        if current is not None and certs.csr_equal(current, wanted):
+            request = current
+        else:
+            result['changed'] = True
+            if not module.check_mode:
+                atomic_write(p['dest'], certs.csr_to_pem(wanted).encode('ascii'), mode=0o644)
+        result['dest'] = p['dest']
+        if module._diff:
+            result['diff'] = dict(before=certs.csr_facts(current) if current is not None else {},
+                                  after=certs.csr_facts(request))
+        result['changed'] = apply_file_attributes(module, p['dest'], result['changed'], result.get('diff'))
+    facts = certs.csr_facts(request)
+    result.update(csr=certs.csr_to_pem(request), subject=facts['subject'],
+                  subject_alt_names=facts['subject_alt_names'], public_key_sha256=facts['public_key_sha256'])
+    return result
+
+
+def apply_file_attributes(module, path, changed, diff=None):
+    if not os.path.exists(path):
+        return changed
+    file_args = module.load_file_common_arguments(module.params, path=path)
+    return module.set_fs_attributes_if_different(file_args, changed, diff)
+
+
+def main():
+    argument_spec = store_argument_spec(
+        alias=dict(type='str', required=True),
+        key_password=dict(type='str', no_log=True),
+        dest=dict(type='path'),
+        subject=dict(type='raw'),
+        subject_alt_names=dict(type='list', elements='str'),
+        digest=dict(type='str', choices=['sha256', 'sha384', 'sha512'], default='sha256'),
+        key_usage=dict(type='list', elements='str', default=['digitalSignature', 'keyEncipherment']),
+        extended_key_usage=dict(type='list', elements='str', default=['serverAuth', 'clientAuth']),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, add_file_common_args=True)
+    run(module, make_request)
+
+
+if __name__ == '__main__':
+    main()

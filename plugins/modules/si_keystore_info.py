@@ -1,0 +1,274 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) wso2si.keystores contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: si_keystore_info
+short_description: Describe the entries of a Java keystore or truststore
+version_added: 0.1.0
+description:
+  - Lists the entries of a JKS or PKCS#12 store, such as WSO2 Streaming Integrator's C(wso2carbon.jks) or
+    C(client-truststore.jks), with the facts of each certificate, the chain of each key entry, the entries that
+    expire soon, and whether the store still holds one of the certificates every SI download ships.
+  - The store is only read, never written, and key entries' chains are read without decrypting their keys,
+    so no key password is needed.
+author: wso2si.keystores contributors
+extends_documentation_fragment:
+  - wso2si.keystores.store
+options:
+  store_type:
+    description:
+      - C(jks) or C(pkcs12). Only checked against the type read from the file's content.
+  alias:
+    description:
+      - Describe only this entry. RV(entries) is empty when the store has no such entry.
+    type: str
+  key_password:
+    description:
+      - A key password to check. When given, each key entry described reports in RV(entries[].key_password_valid)
+        whether this password (or the store password) decrypts its key.
+    type: str
+  expiry_warning_days:
+    description:
+      - An entry is listed in RV(expiring) when its certificate, or a certificate of its chain, expires within this many days
+        (or has expired).
+    type: int
+    default: 30
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads.
+  diff_mode:
+    support: none
+    description: The module never changes anything.
+  idempotent:
+    support: full
+    description: The module never changes anything.
+seealso:
+  - module: wso2si.keystores.si_keystore
+  - module: wso2si.keystores.si_truststore
+  - module: wso2si.keystores.si_cert_import
+'''
+
+EXAMPLES = r'''
+- name: Describe SI's keystore
+  wso2si.keystores.si_keystore_info:
+    path: /opt/wso2si/resources/security/wso2carbon.jks
+    password: "{{ vault_keystore_password }}"
+  register: keystore
+
+- name: Refuse a host that still uses a key every SI download ships
+  ansible.builtin.assert:
+    that: not keystore.uses_default_wso2_key
+    fail_msg: "{{ inventory_hostname }} still uses a shipped WSO2 certificate"
+
+- name: Warn about certificates that expire within 60 days
+  wso2si.keystores.si_keystore_info:
+    path: /opt/wso2si/resources/security/client-truststore.jks
+    password: "{{ vault_truststore_password }}"
+    expiry_warning_days: 60
+  register: truststore
+
+- name: Show them
+  ansible.builtin.debug:
+    var: truststore.expiring
+'''
+
+RETURN = r'''
+entries:
+  description: The entries, sorted by alias. The certificate facts are those of the entry's certificate (a key entry's leaf).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    alias:
+      description: The entry's alias (lower case).
+      type: str
+      sample: wso2carbon
+    kind:
+      description: The kind of entry.
+      type: str
+      choices: [private_key, trusted_certificate]
+      sample: private_key
+    subject:
+      description: The certificate's subject, most specific first.
+      type: str
+      sample: CN=localhost, O=WSO2, L=Mountain View, ST=CA, C=US
+    issuer:
+      description: The certificate's issuer.
+      type: str
+      sample: CN=localhost, O=WSO2, L=Mountain View, ST=CA, C=US
+    serial:
+      description: The serial number in lower-case hexadecimal, as keytool prints it.
+      type: str
+      sample: 4ba1d8d8
+    not_before:
+      description: The start of the validity (UTC, ISO 8601).
+      type: str
+      sample: "2017-12-11T06:12:43Z"
+    not_after:
+      description: The end of the validity (UTC, ISO 8601).
+      type: str
+      sample: "2027-12-09T06:12:43Z"
+    days_remaining:
+      description: Whole days left until RV(entries[].not_after); negative once expired.
+      type: int
+      sample: 380
+    expired:
+      description: Whether the certificate has expired.
+      type: bool
+      sample: false
+    self_signed:
+      description: Whether the certificate is self-signed.
+      type: bool
+      sample: true
+    fingerprint_sha1:
+      description: SHA-1 fingerprint.
+      type: str
+      sample: "2B:...:1E"
+    fingerprint_sha256:
+      description: SHA-256 fingerprint.
+      type: str
+      sample: "8A:CE:6D:...:0B:28"
+    key_type:
+      description: The type of the certificate's public key (C(RSA), C(EC), C(Ed25519)).
+      type: str
+      sample: RSA
+    key_size:
+      description: The size of the certificate's public key in bits.
+      type: int
+      sample: 2048
+    subject_alt_names:
+      description: The certificate's subject alternative names.
+      type: list
+      elements: str
+      sample: [DNS:localhost]
+    certificate:
+      description: The certificate in PEM.
+      type: str
+      sample: "-----BEGIN CERTIFICATE-----\nMIID...\n-----END CERTIFICATE-----\n"
+    chain:
+      description: For key entries, the chain leaf first, each certificate with the same facts as the entry
+        (RV(entries[].subject) to RV(entries[].certificate)).
+      type: list
+      elements: dict
+      returned: for key entries
+    chain_length:
+      description: The number of certificates in the chain.
+      type: int
+      returned: for key entries
+      sample: 1
+    key_password_valid:
+      description: Whether O(key_password) (or the store password) decrypts the entry's key.
+      type: bool
+      returned: for key entries, when O(key_password) is given
+      sample: true
+expiring:
+  description: Aliases of the entries (of those described) with a certificate that expires within O(expiry_warning_days) or has expired.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+uses_default_wso2_key:
+  description:
+    - Whether an entry (of those described) holds one of the certificates shipped with SI, whose private keys everyone has.
+  returned: always
+  type: bool
+  sample: true
+default_wso2_aliases:
+  description: Aliases of the entries that hold a shipped WSO2 certificate.
+  returned: always
+  type: list
+  elements: str
+  sample: [wso2carbon]
+store_type:
+  description: The store's type, read from its content.
+  returned: always
+  type: str
+  sample: jks
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.wso2si.keystores.plugins.module_utils import certificates as certs
+from ansible_collections.wso2si.keystores.plugins.module_utils.defaults import is_shipped_wso2_certificate
+from ansible_collections.wso2si.keystores.plugins.module_utils.errors import UnsupportedContentError, WrongKeyPasswordError
+from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import normalize_alias
+from ansible_collections.wso2si.keystores.plugins.module_utils.store_file import StoreFile, run, store_argument_spec
+
+
+def certificate_facts(cert, now):
+    remaining = certs.not_after(cert) - now
+    key_type, key_size = certs.key_description(cert.public_key())[:2]
+    return {
+        'subject': certs.name_to_string(cert.subject),
+        'issuer': certs.name_to_string(cert.issuer),
+        'serial': '%x' % cert.serial_number,
+        'not_before': certs.iso(certs.not_before(cert)),
+        'not_after': certs.iso(certs.not_after(cert)),
+        'days_remaining': remaining.days,
+        'expired': remaining.total_seconds() < 0,
+        'self_signed': certs.is_self_signed(cert),
+        'fingerprint_sha1': certs.fingerprint(cert, 'sha1'),
+        'fingerprint_sha256': certs.fingerprint(cert),
+        'key_type': key_type,
+        'key_size': key_size,
+        'subject_alt_names': certs.subject_alt_names(cert),
+        'certificate': certs.cert_to_pem(cert),
+    }
+
+
+def describe(module):
+    p = module.params
+    sf = StoreFile(module, p['path'], p['password'], p['store_type'])
+    store = sf.open(create=False)
+    if sf.converted:
+        raise UnsupportedContentError('the keystore %s is a %s store, not %s'
+                                      % (p['path'], store.store_type.upper(), p['store_type'].upper()))
+    now = certs.utcnow()
+    if p['alias'] is not None:
+        alias = normalize_alias(p['alias'])
+        selected = [store.entries[alias]] if alias in store.entries else []
+    else:
+        selected = [store.entries[a] for a in sorted(store.entries)]
+
+    entries, expiring, defaults = [], [], []
+    for entry in selected:
+        chain = entry.chain
+        facts = {'alias': entry.alias, 'kind': entry.kind}
+        facts.update(certificate_facts(chain[0], now))
+        chain_facts = [facts] + [certificate_facts(c, now) for c in chain[1:]]
+        if entry.kind == 'private_key':
+            facts['chain'] = [dict((k, v) for k, v in f.items() if k not in ('alias', 'kind')) for f in chain_facts]
+            facts['chain_length'] = len(chain)
+            if p['key_password'] is not None:
+                try:
+                    entry.unlock(p['key_password'], p['password'])
+                    facts['key_password_valid'] = True
+                except WrongKeyPasswordError:
+                    facts['key_password_valid'] = False
+        if any(f['days_remaining'] < p['expiry_warning_days'] for f in chain_facts):
+            expiring.append(entry.alias)
+        if any(is_shipped_wso2_certificate(f['fingerprint_sha256']) for f in chain_facts):
+            defaults.append(entry.alias)
+        entries.append(facts)
+    return dict(changed=False, entries=entries, expiring=expiring, uses_default_wso2_key=bool(defaults),
+                default_wso2_aliases=defaults, store_type=store.store_type)
+
+
+def main():
+    argument_spec = store_argument_spec(
+        alias=dict(type='str'),
+        key_password=dict(type='str', no_log=True),
+        expiry_warning_days=dict(type='int', default=30),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    run(module, describe)
+
+
+if __name__ == '__main__':
+    main()
