@@ -3,7 +3,8 @@
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 """The local demo fleet: SI homes on this machine that the rollout can work on.
 
-    fleet.py setup  DIR [--hosts N] [--python PY]   lay out N SI homes, default stores, an inventory
+    fleet.py setup  DIR [--hosts N] [--python PY] [--port-base B]
+                                                     lay out N SI homes, default stores, an inventory
     fleet.py start  SI_HOME                          start (or restart) the stand-in HTTPS listener
     fleet.py stop   SI_HOME                          stop it
     fleet.py report DIR                              per-host table: subject, issuer, fingerprint, expiry, TLS
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -32,7 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 FIXTURE = os.path.join(REPO, 'tests', 'fixtures', 'si_home')
 TLS_CHECK = os.path.join(REPO, 'tests', 'utils', 'tls_check.py')
-PORT_BASE_OFFSET = 1000  # host i listens on 9443 + 1000 + 10 * i
+PORT_BASE_OFFSET = 1000  # host i gets port offset 1000 + 10 * i (listeners 9443 and 7443 plus it); see --port-base
 
 
 def _core():
@@ -56,7 +58,7 @@ def setup(args):
             shutil.rmtree(home)
         shutil.copytree(FIXTURE, home)
         os.remove(os.path.join(home, 'resources', 'security', 'README.md'))
-        offset = PORT_BASE_OFFSET + 10 * i
+        offset = args.port_base + 10 * i
         dep = os.path.join(home, 'conf', 'server', 'deployment.yaml')
         with open(dep) as f:
             text = f.read()
@@ -88,9 +90,8 @@ def setup(args):
         f.write('    ansible_python_interpreter: %s\n' % (args.python or sys.executable))
         f.write('    ansible_host: 127.0.0.1\n')
         f.write('    rollout_subject_alt_names: ["DNS:{{ inventory_hostname }}", "DNS:localhost", "IP:127.0.0.1"]\n')
-        f.write('    rollout_restart_command: "%s %s start {{ rollout_si_home }}"\n' % (args.python or sys.executable,
-                                                                                   os.path.abspath(__file__)))
-    import secrets
+        restart = '%s %s start {{ rollout_si_home }}' % (args.python or sys.executable, os.path.abspath(__file__))
+        f.write('    rollout_restart_command: "%s"\n' % restart)
     with open(os.path.join(root, 'vars.yml'), 'w') as f:
         os.chmod(f.name, 0o600)
         f.write('---\n# Passwords for this demo fleet, made at setup.\n')
@@ -154,7 +155,7 @@ def stop_home(home):
     for pid in pids:
         try:
             os.kill(pid, signal.SIGTERM)
-            for _ in range(50):
+            for dummy in range(50):
                 os.kill(pid, 0)
                 time.sleep(0.1)
         except OSError:
@@ -194,7 +195,8 @@ def report(args):
         tpath, tpassword = truststore(home)
         env = dict(os.environ, TS_PASSWORD=tpassword)
         run = subprocess.run([sys.executable, TLS_CHECK, 'connect', '--host', '127.0.0.1', '--port', str(port),
-                              '--truststore', tpath, '--hostname', 'localhost'], env=env, capture_output=True, text=True)
+                              '--truststore', tpath, '--hostname', 'localhost'],
+                             env=env, capture_output=True, text=True, check=False)
         fp = certs.fingerprint(cert)
         if run.returncode == 0 and fp in run.stdout:
             tls = 'OK, serves this certificate'
@@ -218,6 +220,9 @@ def main():
     p.add_argument('dir')
     p.add_argument('--hosts', type=int, default=3)
     p.add_argument('--python')
+    p.add_argument('--port-base', type=int, default=PORT_BASE_OFFSET,
+                   help='host i gets the port offset PORT_BASE + 10 * i (default %(default)s); '
+                        'give separate fleets bases whose 9443 and 7443 listeners do not meet')
     for command in ('start', 'stop'):
         sub.add_parser(command).add_argument('home')
     sub.add_parser('report').add_argument('dir')

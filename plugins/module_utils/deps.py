@@ -21,6 +21,8 @@ CRYPTOGRAPHY_IMPORT_ERROR = None
 PYJKS_IMPORT_ERROR = None
 CRYPTOGRAPHY_VERSION = None
 
+# The names below are imported here, once, for the other module_utils to use.
+# pylint: disable=unused-import
 try:
     import cryptography
     from cryptography import x509
@@ -46,6 +48,7 @@ try:
 except ImportError:
     PYJKS_IMPORT_ERROR = traceback.format_exc()
     jks = None
+# pylint: enable=unused-import
 
 
 def _version_tuple(text):

@@ -461,30 +461,31 @@ def _pkcs12_structure(data):
     SafeContents (where keytool, OpenSSL and cryptography put them).
     Returns {'keys': n} for a well-formed PFX, None when it is not one."""
     try:
-        tag, s, e = _der(data, 0)
-        if tag != 0x30 or e != len(data):
+        tag, start, end = _der(data, 0)
+        if tag != 0x30 or end != len(data):
             return None
-        parts = list(_children(data, s, e))
+        parts = list(_children(data, start, end))
         if len(parts) < 2 or parts[0][0] != 0x02 or data[parts[0][1]:parts[0][2]] != b'\x03':
             return None
         # authSafe ContentInfo { OID data, [0] { OCTET STRING AuthenticatedSafe } }
         ci = list(_children(data, parts[1][1], parts[1][2]))
         if data[ci[0][1] - 2:ci[0][2]] != OID_DATA:
             return None
-        _, s0, e0 = ci[1]
-        _, os_s, os_e = _der(data, s0)
-        _, as_s, as_e = _der(data, os_s)
+        s0 = ci[1][1]
+        os_s = _der(data, s0)[1]
+        as_s, as_e = _der(data, os_s)[1:]
         keys = 0
-        for _, cs, ce in _children(data, as_s, as_e):
+        for child in _children(data, as_s, as_e):
+            cs, ce = child[1:]
             inner = list(_children(data, cs, ce))
             if data[inner[0][1] - 2:inner[0][2]] != OID_DATA or len(inner) < 2:
                 continue  # encryptedData: not visible without the password
-            _, s1, _ = inner[1]
-            _, o_s, _ = _der(data, s1)
-            _, sc_s, sc_e = _der(data, o_s)
-            for _, bs, be in _children(data, sc_s, sc_e):
-                bag_tag, b_s, b_e = _der(data, bs)
-                if data[bs:b_e] in KEY_BAG_OIDS:
+            s1 = inner[1][1]
+            o_s = _der(data, s1)[1]
+            sc_s, sc_e = _der(data, o_s)[1:]
+            for bag in _children(data, sc_s, sc_e):
+                oid_end = _der(data, bag[1])[2]
+                if data[bag[1]:oid_end] in KEY_BAG_OIDS:
                     keys += 1
         return {'keys': keys}
     except (ValueError, IndexError):

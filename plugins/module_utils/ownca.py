@@ -127,4 +127,3 @@ def _csr_sans(csr):
     except x509.ExtensionNotFound:
         return []
     return [certs.format_san(gn) for gn in ext.value]
-

@@ -15,9 +15,9 @@ description:
   - Signs a certificate signing request (O(csr)) into O(dest), copying the request's subject, subject alternative
     names, key usage and extended key usage. An existing O(dest) that this CA signed for the same key, subject and
     SANs, and that stays valid beyond O(renew_before_days), is kept.
-  - Meant to run on the controller (C(delegate_to: localhost)), so that the CA key never leaves it. The role
+  - Meant to run on the controller (C(delegate_to=localhost)), so that the CA key never leaves it. The role
     C(wso2si.keystores.rollout) uses it with C(rollout_ca_mode=ownca).
-author: wso2si.keystores contributors
+author: wso2si.keystores contributors (@wso2si)
 extends_documentation_fragment:
   - wso2si.keystores.store.ATTRIBUTES
 options:

@@ -13,12 +13,12 @@ version_added: 0.1.0
 description:
   - Adds, replaces and removes trusted certificate entries in a JKS or PKCS#12 truststore,
     such as WSO2 Streaming Integrator's C(client-truststore.jks), creating the store when it is missing.
-  - A whole list of certificates is handled in one task: the store is loaded once and saved once.
+  - A whole list of certificates is handled in one task, which loads the store once and saves it once.
   - An entry is identified by alias and fingerprint. The same alias with another certificate is replaced
     (and reported in RV(replaced)); a certificate already present under another alias is reported in a
     warning and not added a second time.
   - Key entries are never touched.
-author: wso2si.keystores contributors
+author: wso2si.keystores contributors (@wso2si)
 extends_documentation_fragment:
   - wso2si.keystores.store
   - wso2si.keystores.store.OLD_PASSWORD
@@ -190,7 +190,7 @@ def ensure(module):
         missing = [alias for alias, cert in wanted if cert is None]
         if missing:
             raise InvalidInputError('certificate %r needs content or path' % missing[0])
-        listed = set(alias for alias, _ in wanted)
+        listed = set(alias for alias, dummy in wanted)
         if p['exclusive']:
             for entry in store.trusted_entries():
                 if entry.alias not in listed:
@@ -214,8 +214,8 @@ def ensure(module):
             if result:
                 index.setdefault(fp, []).append(alias)
     else:
-        fingerprints = set(certs.fingerprint(cert) for _, cert in wanted if cert is not None)
-        for alias in [a for a, _ in wanted] + [e.alias for e in store.trusted_entries() if e.fingerprint() in fingerprints]:
+        fingerprints = set(certs.fingerprint(cert) for dummy, cert in wanted if cert is not None)
+        for alias in [a for a, dummy in wanted] + [e.alias for e in store.trusted_entries() if e.fingerprint() in fingerprints]:
             entry = store.entries.get(alias)
             if entry is not None and entry.kind == 'trusted_certificate':
                 note_before(alias)
@@ -229,7 +229,7 @@ def ensure(module):
         result['backup_file'] = sf.backup_file
     if module._diff:
         result['diff'] = dict(
-            before={'entries': [entry_facts(e) for _, e in sorted(before.items())]},
+            before={'entries': [entry_facts(e) for dummy, e in sorted(before.items())]},
             after={'entries': [entry_facts(store.entries[a]) for a in sorted(set(added + replaced))]},
         )
     result['changed'] = sf.apply_file_attributes(result['changed'], result.get('diff'))

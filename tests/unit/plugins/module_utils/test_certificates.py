@@ -23,7 +23,7 @@ from ansible_collections.wso2si.keystores.plugins.module_utils.errors import (
 
 def make_ca_chain(depth=4):
     """[leaf, intermediate..., root] signed in order."""
-    keys = [certs.generate_private_key('ec') for _ in range(depth)]
+    keys = [certs.generate_private_key('ec') for dummy in range(depth)]
     chain = []
     issuer_name, issuer_key = None, None
     now = certs.utcnow()
@@ -120,7 +120,7 @@ def test_ec_curves(curve, expected):
 
 
 def test_load_certificates_formats():
-    chain, _ = make_ca_chain(3)
+    chain, dummy = make_ca_chain(3)
     pem = ''.join(certs.cert_to_pem(c) for c in chain)
     assert [certs.fingerprint(c) for c in certs.load_certificates(pem)] == [certs.fingerprint(c) for c in chain]
     assert certs.load_certificates(certs.cert_to_der(chain[0]))[0] == chain[0]
@@ -161,8 +161,8 @@ def test_load_private_key_forms():
 
 
 def test_order_chain_any_input_order():
-    chain, _ = make_ca_chain(4)
-    for _ in range(5):
+    chain, dummy = make_ca_chain(4)
+    for dummy in range(5):
         shuffled = list(chain)
         random.shuffle(shuffled)
         assert certs.order_chain(shuffled) == chain
@@ -170,7 +170,7 @@ def test_order_chain_any_input_order():
 
 
 def test_build_chain_stops_at_missing_link():
-    chain, _ = make_ca_chain(4)
+    chain, dummy = make_ca_chain(4)
     partial = certs.build_chain(chain[0], [chain[1], chain[3]])
     assert partial == chain[:2]
     assert not certs.is_self_signed(partial[-1])
@@ -182,7 +182,7 @@ def test_order_chain_empty():
 
 
 def test_signed_by_rejects_name_only_match():
-    chain, _ = make_ca_chain(2)
+    chain, dummy = make_ca_chain(2)
     impostor_key = certs.generate_private_key('ec')
     impostor = certs.self_signed_certificate(impostor_key, chain[1].subject)
     assert certs.signed_by(chain[0], chain[1])

@@ -204,8 +204,8 @@ def test_alias_rules():
 
 
 def test_set_key_rejects_mismatch():
-    key, _ = identity()
-    _, other = identity()
+    key = identity()[0]
+    other = identity()[1]
     from ansible_collections.wso2si.keystores.plugins.module_utils.errors import KeyMismatchError
     with pytest.raises(KeyMismatchError):
         Keystore('jks', password=PW).set_key('k', key, [other])
