@@ -3,7 +3,12 @@
 #   make demo     run demo/run.sh (the demo) with the collection built; it gets
 #                 REPO_ROOT, COLLECTION_DIR, TLS_CHECK, ANSIBLE_COLLECTIONS_PATH
 #                 and .venv/bin first on PATH
-#   make test     units + sanity + integration
+#   make test     units + sanity + integration + lint
+#   make lint     ansible-lint (production profile), ansible-doc of every module
+#                 and the role, changelog lint and freshness (tools in .build/tools)
+#   make package-check   build the tarball, check it holds no junk, install it
+#                 into a fresh path and run the demo from the installed copy
+#   make ssh-fleet  the rollout over SSH to 3 loopback hosts (root only)
 #
 # Everything runs from .venv (Python 3.11, requirements-dev.txt) against a copy
 # of this tree at .build/ansible_collections/wso2si/keystores, the layout
@@ -31,6 +36,11 @@ SYNC_EXCLUDES := .venv .build .git tests/output __pycache__ '*.pyc' bench/output
 # Real SI files, read by tests when present (never copied into the project).
 FIXTURES    := $(abspath ../shared/fixtures/si)
 INTEGRATION_CONFIG := $(COLL)/tests/integration/integration_config.yml
+# Developer and CI tools (ansible-lint, antsibull-changelog, ansible-builder) in
+# a venv of their own, so their pins never shift requirements-dev.txt's.
+TOOLS       := $(BUILD)/tools
+TOOLS_BIN   := $(TOOLS)/bin
+TOOLS_STAMP := $(TOOLS)/.installed-tools
 
 export PATH := $(VENV_BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT)
@@ -40,10 +50,11 @@ endif
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help venv collection get-pip units units-pytest sanity integration test clean-junit demo tls-check clean distclean build
+.PHONY: tools lint changelog package-check ssh-fleet
 
 help:
-	@echo "targets: venv collection units sanity integration test demo build tls-check clean distclean"
-	@echo "  make test                           units + sanity + integration"
+	@echo "targets: venv collection units sanity integration lint test demo build package-check ssh-fleet changelog tls-check clean distclean"
+	@echo "  make test                           units + sanity + integration + lint"
 	@echo "  make demo                           run demo/run.sh"
 	@echo "  make sanity TEST_ARGS='--test pep8' pass arguments to ansible-test"
 
@@ -113,7 +124,7 @@ integration: $(STAMP) collection
 	    --continue-on-error $(TEST_ARGS); \
 	else echo "integration: no targets under tests/integration/targets"; fi
 
-test: clean-junit units sanity integration
+test: clean-junit units sanity integration lint
 
 clean-junit:
 	@rm -rf $(COLL)/tests/output/junit
@@ -134,6 +145,50 @@ tls-check:
 
 build: $(STAMP) collection
 	cd $(COLL) && ansible-galaxy collection build --force --output-path $(BUILD)/dist
+
+# ---------------------------------------------------------------- packaging, lint
+
+tools: $(TOOLS_STAMP)
+
+$(TOOLS_STAMP): requirements-tools.txt
+	@if [ ! -x $(TOOLS_BIN)/python ]; then \
+	  echo "creating $(TOOLS) with $(PYTHON_BOOT)"; \
+	  $(PYTHON_BOOT) -m venv $(TOOLS); \
+	fi
+	$(TOOLS_BIN)/python -m pip install -q --disable-pip-version-check -r requirements-tools.txt 2>&1 \
+	  | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
+	@touch $@
+
+# ansible-lint over the built copy (.ansible-lint: production profile, the
+# role, the playbooks and every other playbook outside ansible-test's tree);
+# ansible-doc renders every module and role with typed, described options
+# (tests/utils/check_docs.py); the changelog fragments lint and CHANGELOG.rst,
+# CHANGELOG.md and changelogs/changelog.yaml are what `make changelog` makes.
+lint: $(STAMP) tools collection
+	cd $(COLL) && PATH=$(TOOLS_BIN):$$PATH ansible-lint
+	$(VENV_BIN)/python tests/utils/check_docs.py --collection-root $(COLL)
+	cd $(COLL) && $(TOOLS_BIN)/antsibull-changelog lint
+	cd $(COLL) && PATH=$(TOOLS_BIN):$$PATH antsibull-changelog generate --reload-plugins --refresh
+	@for f in CHANGELOG.rst CHANGELOG.md changelogs/changelog.yaml; do \
+	  diff -u $$f $(COLL)/$$f || { echo "lint: $$f is stale: run make changelog" >&2; exit 1; }; \
+	done
+
+# Regenerate CHANGELOG.rst, CHANGELOG.md and changelogs/changelog.yaml from the
+# fragments (the release in changelog.yaml, its date kept) and the modules.
+changelog: tools collection
+	cd $(COLL) && PATH=$(TOOLS_BIN):$$PATH antsibull-changelog generate --reload-plugins --refresh
+	@for f in CHANGELOG.rst CHANGELOG.md changelogs/changelog.yaml; do cp $(COLL)/$$f $$f; done
+
+# The release tarball: no junk in it, installs with ansible-galaxy into a fresh
+# path, ansible-builder sees its EE dependencies, and the demo runs from the
+# installed copy (tests/utils/package_check.sh).
+package-check: $(STAMP) tools collection
+	@COLL=$(COLL) BUILD=$(BUILD) VENV_BIN=$(VENV_BIN) TOOLS_BIN=$(TOOLS_BIN) bash tests/utils/package_check.sh
+
+# The rollout over SSH to 3 hosts on 127.0.0.2-4, with become to an
+# unprivileged SI user (tests/ssh/run.sh; needs root: it runs sshd, adds users).
+ssh-fleet: $(STAMP) collection
+	@COLL=$(COLL) BUILD=$(BUILD) bash tests/ssh/run.sh
 
 clean:
 	rm -rf .build tests/output

@@ -3,7 +3,7 @@
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 """The local demo fleet: SI homes on this machine that the rollout can work on.
 
-    fleet.py setup  DIR [--hosts N] [--python PY] [--port-base B]
+    fleet.py setup  DIR [--hosts N] [--python PY] [--port-base B] [--addresses A,B,...] [--no-start]
                                                      lay out N SI homes, default stores, an inventory
     fleet.py start  SI_HOME                          start (or restart) the stand-in HTTPS listener
     fleet.py stop   SI_HOME                          stop it
@@ -15,6 +15,13 @@ setup (a fresh key playing the part of wso2carbon, password wso2carbon), never
 copied from anywhere. The stand-in for SI is the Java TLS listener of
 tests/java/TlsCheck.java: it reads the HTTPS listener's keystore path,
 password and port (plus the offset) from the home's deployment.yaml, as SI does.
+It listens on 127.0.0.1, or on the address given to setup with --addresses
+(kept in SI_HOME/standin.bind), so that each host of a fleet can have an
+address of its own in the loopback range (127.0.0.2, 127.0.0.3, ...).
+
+The collection's own code (keystore model, X.509 helpers) is imported from the
+first ANSIBLE_COLLECTIONS_PATH entry holding ansible_collections/, so the demo
+runs against an installed copy as well as against the tree `make` builds.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ REPO = os.path.dirname(HERE)
 FIXTURE = os.path.join(REPO, 'tests', 'fixtures', 'si_home')
 TLS_CHECK = os.path.join(REPO, 'tests', 'utils', 'tls_check.py')
 PORT_BASE_OFFSET = 1000  # host i gets port offset 1000 + 10 * i (listeners 9443 and 7443 plus it); see --port-base
+LOOPBACK = '127.0.0.1'
 
 
 def _core():
@@ -45,13 +53,21 @@ def _core():
     return certificates, keystore
 
 
+def core_location():
+    """The directory of the collection whose code _core() imported."""
+    module = sys.modules['ansible_collections.wso2si.keystores.plugins.module_utils.keystore']
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(module.__file__))))
+
+
 def setup(args):
     certs, ks = _core()
     root = os.path.abspath(args.dir)
     os.makedirs(root, exist_ok=True)
+    addresses = [a.strip() for a in (args.addresses or '').split(',') if a.strip()]
     hosts = []
     for i in range(1, args.hosts + 1):
         name = 'si%d' % i
+        address = addresses[(i - 1) % len(addresses)] if addresses else LOOPBACK
         home = os.path.join(root, name)
         if os.path.isdir(home):
             stop_home(home)
@@ -79,17 +95,20 @@ def setup(args):
         vault = ks.Keystore('jks', password='wso2carbon')
         vault.set_key('wso2carbon', vkey, [certs.self_signed_certificate(vkey, certs.parse_name('CN=localhost, O=WSO2'), [], 3650)])
         _write(os.path.join(sec, 'securevault.jks'), vault.dumps('wso2carbon'))
-        hosts.append((name, home, offset))
+        if addresses:
+            with open(os.path.join(home, 'standin.bind'), 'w') as f:
+                f.write(address + '\n')
+        hosts.append((name, home, address))
     inventory = os.path.join(root, 'inventory.yml')
     with open(inventory, 'w') as f:
         f.write('---\n# The local demo fleet: each host is an SI home on this machine.\nwso2si:\n  hosts:\n')
-        for name, home, offset in hosts:
+        for name, home, address in hosts:
             f.write('    %s:\n      rollout_si_home: %s\n' % (name, home))
+            f.write('      ansible_host: %s\n' % address)
         f.write('  vars:\n')
         f.write('    ansible_connection: local\n')
         f.write('    ansible_python_interpreter: %s\n' % (args.python or sys.executable))
-        f.write('    ansible_host: 127.0.0.1\n')
-        f.write('    rollout_subject_alt_names: ["DNS:{{ inventory_hostname }}", "DNS:localhost", "IP:127.0.0.1"]\n')
+        f.write('    rollout_subject_alt_names: ["DNS:{{ inventory_hostname }}", "DNS:localhost", "IP:{{ ansible_host }}"]\n')
         restart = '%s %s start {{ rollout_si_home }}' % (args.python or sys.executable, os.path.abspath(__file__))
         f.write('    rollout_restart_command: "%s"\n' % restart)
     with open(os.path.join(root, 'vars.yml'), 'w') as f:
@@ -98,9 +117,11 @@ def setup(args):
         for var in ('rollout_keystore_password', 'rollout_truststore_password'):
             f.write('%s: %s\n' % (var, 'demo' + secrets.token_hex(12)))
         f.write('rollout_ca_dir: %s\n' % os.path.join(root, 'ca'))
-    for name, home, offset in hosts:
-        start_home(home)
+    if not args.no_start:
+        for name, home, address in hosts:
+            start_home(home)
     print('fleet: %d SI homes under %s, inventory %s' % (len(hosts), root, inventory))
+    print('fleet: collection code from %s' % core_location())
 
 
 def _write(path, data):
@@ -146,6 +167,15 @@ def pid_file(home):
     return os.path.join(home, 'standin.pid')
 
 
+def bind_address(home):
+    """The address the stand-in listens on: SI_HOME/standin.bind, else 127.0.0.1."""
+    try:
+        with open(os.path.join(home, 'standin.bind')) as f:
+            return f.read().strip() or LOOPBACK
+    except OSError:
+        return LOOPBACK
+
+
 def stop_home(home):
     try:
         with open(pid_file(home)) as f:
@@ -170,12 +200,14 @@ def start_home(home):
     """(Re)start one stand-in listener per HTTPS listener of the configuration."""
     stop_home(home)
     pids = []
+    address = bind_address(home)
     for path, password, port in listeners(home):
         env = dict(os.environ, KS_PASSWORD=password)
-        out = subprocess.run([sys.executable, TLS_CHECK, 'serve', '--keystore', path, '--port', str(port), '--background'],
+        out = subprocess.run([sys.executable, TLS_CHECK, 'serve', '--keystore', path, '--port', str(port),
+                              '--bind', address, '--background'],
                              env=env, check=True, capture_output=True, text=True).stdout
         pids.append(out.split()[2])
-        print('%s: HTTPS stand-in on port %d (pid %s)' % (home, port, pids[-1]))
+        print('%s: HTTPS stand-in on %s port %d (pid %s)' % (home, address, port, pids[-1]))
     with open(pid_file(home), 'w') as f:
         f.write(' '.join(pids) + '\n')
 
@@ -194,8 +226,10 @@ def report(args):
         cert = store.key_entries()[0].certificate
         tpath, tpassword = truststore(home)
         env = dict(os.environ, TS_PASSWORD=tpassword)
-        run = subprocess.run([sys.executable, TLS_CHECK, 'connect', '--host', '127.0.0.1', '--port', str(port),
-                              '--truststore', tpath, '--hostname', 'localhost'],
+        address = bind_address(home)
+        # a host with an address of its own is verified against its IP SAN, the shared loopback one by name
+        run = subprocess.run([sys.executable, TLS_CHECK, 'connect', '--host', address, '--port', str(port),
+                              '--truststore', tpath, '--hostname', 'localhost' if address == LOOPBACK else address],
                              env=env, capture_output=True, text=True, check=False)
         fp = certs.fingerprint(cert)
         if run.returncode == 0 and fp in run.stdout:
@@ -223,6 +257,11 @@ def main():
     p.add_argument('--port-base', type=int, default=PORT_BASE_OFFSET,
                    help='host i gets the port offset PORT_BASE + 10 * i (default %(default)s); '
                         'give separate fleets bases whose 9443 and 7443 listeners do not meet')
+    p.add_argument('--addresses',
+                   help='comma-separated loopback addresses, host i listening on the i-th (cycled) and addressed by it '
+                        '(ansible_host); default 127.0.0.1 for every host')
+    p.add_argument('--no-start', action='store_true',
+                   help='do not start the stand-ins (start each with `fleet.py start SI_HOME`, e.g. as the SI user)')
     for command in ('start', 'stop'):
         sub.add_parser(command).add_argument('home')
     sub.add_parser('report').add_argument('dir')

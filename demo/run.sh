@@ -4,29 +4,41 @@
 # default key, run the rollout (own CA) over them, show what each host serves
 # now, and run the rollout again to show that nothing changes.
 # Run through `make demo`, which builds the collection and its venv first.
+#
+# From an installed copy of the collection (`make package-check` does this):
+#   ANSIBLE_COLLECTIONS_PATH=DIR DEMO_PLAYBOOK=wso2si.keystores.rollout \
+#     bash DIR/ansible_collections/wso2si/keystores/demo/run.sh
+# fleet.py then imports the collection's code from DIR, and the playbook is
+# the installed collection's.
+#   DEMO_DIR        where the fleet is laid out (default REPO/.build/demo)
+#   DEMO_HOSTS      number of SI homes (default 3)
+#   DEMO_PORT_BASE  port offset base (default 1000; host i gets BASE + 10 * i)
+#   DEMO_PLAYBOOK   playbook path or FQCN (default playbooks/rollout.yml)
 set -euo pipefail
 
 repo=${REPO_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 fleet=${DEMO_DIR:-$repo/.build/demo}
 hosts=${DEMO_HOSTS:-3}
+port_base=${DEMO_PORT_BASE:-1000}
+playbook=${DEMO_PLAYBOOK:-playbooks/rollout.yml}
 python=$(command -v python)
 cd "$repo"
 
 echo "== laying out $hosts SI homes under $fleet"
-"$python" demo/fleet.py setup "$fleet" --hosts "$hosts" --python "$python"
+"$python" demo/fleet.py setup "$fleet" --hosts "$hosts" --python "$python" --port-base "$port_base"
 
 echo "== before: every host serves the shipped default certificate"
 "$python" demo/fleet.py report "$fleet" || true
 
-echo "== rollout (own CA in $fleet/ca)"
-ansible-playbook -i "$fleet/inventory.yml" -e "@$fleet/vars.yml" -e rollout_serial=2 playbooks/rollout.yml
+echo "== rollout (own CA in $fleet/ca): ansible-playbook $playbook"
+ansible-playbook -i "$fleet/inventory.yml" -e "@$fleet/vars.yml" -e rollout_serial=2 "$playbook"
 
 echo "== after"
 "$python" demo/fleet.py report "$fleet"
 
 echo "== second run"
 log=$(mktemp)
-ansible-playbook -i "$fleet/inventory.yml" -e "@$fleet/vars.yml" -e rollout_serial=2 playbooks/rollout.yml | tee "$log" | tail -n "$((hosts + 2))"
+ansible-playbook -i "$fleet/inventory.yml" -e "@$fleet/vars.yml" -e rollout_serial=2 "$playbook" | tee "$log" | tail -n "$((hosts + 2))"
 if grep -E '^si[0-9]+ +:' "$log" | grep -qv 'changed=0 '; then
   echo "second run changed something" >&2
   exit 1

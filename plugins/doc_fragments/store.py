@@ -65,6 +65,20 @@ options:
     default: false
 '''
 
+    # The shipped WSO2 password and keys. Keep in sync with plugins/module_utils/store_file.py
+    # (warn_on_default_password, warn_on_shipped_keys) and plugins/module_utils/defaults.py.
+    STRICT_DEFAULTS = r'''
+options:
+  strict_defaults:
+    description:
+      - What to do when the store password is the shipped WSO2 password C(wso2carbon), or when the store, as the
+        task leaves it, holds a shipped WSO2 key entry or trusts a shipped WSO2 certificate (every SI download
+        contains their private keys).
+      - V(false) warns loudly and goes on; V(true) fails the task before anything is written.
+    type: bool
+    default: false
+'''
+
     ATTRIBUTES = r'''
 attributes:
   check_mode:

@@ -150,7 +150,16 @@ def cert_to_der(cert):
 def fingerprint(cert, algorithm='sha256'):
     """keytool-style fingerprint: upper-case hex pairs joined by colons."""
     digest = cert.fingerprint(hashes.SHA1() if algorithm == 'sha1' else hashes.SHA256())
-    return ':'.join('%02X' % b for b in bytearray(digest))
+    return hex_pairs(digest)
+
+
+def hex_pairs(digest):
+    """``b'\\x8a\\xce...'`` as ``8A:CE:...`` (keytool's form)."""
+    try:
+        return bytes(digest).hex(':').upper()
+    except TypeError:  # Python < 3.8: no separator argument
+        text = bytes(digest).hex().upper()
+        return ':'.join(text[i:i + 2] for i in range(0, len(text), 2))
 
 
 def public_key_sha256(key):
@@ -160,7 +169,7 @@ def public_key_sha256(key):
     der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     digest = hashes.Hash(hashes.SHA256())
     digest.update(der)
-    return ':'.join('%02X' % b for b in bytearray(digest.finalize()))
+    return hex_pairs(digest.finalize())
 
 
 def public_keys_equal(a, b):

@@ -10,6 +10,9 @@ requirements.txt.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import importlib
+import importlib.util
+import sys
 import traceback
 
 MINIMUM_CRYPTOGRAPHY_VERSION = '41.0.0'
@@ -43,8 +46,56 @@ except ImportError:
     class UnsupportedAlgorithm(Exception):  # type: ignore[no-redef]
         pass
 
+
+
+def _import_pyjks():
+    """pyjks, with its JKS support loaded now and its BKS/UBER support only when used.
+
+    pyjks's package ``__init__`` also imports its BKS/UBER module, and with it
+    pycryptodomex, which parses C declarations with cffi and pycparser when it
+    loads: about 30 ms of every module run, for store types this collection
+    never opens. When nothing has imported pyjks yet, the package is registered
+    without running its ``__init__``, pyjks's JKS module is loaded, and its
+    names are put on the package as the ``__init__`` would. The first access of
+    any other name (``jks.BksKeyStore``) runs the real ``__init__``, so other
+    code that imports ``jks`` still sees all of pyjks. Anything unexpected
+    falls back to a plain ``import jks``.
+    """
+    if 'jks' not in sys.modules:
+        try:
+            spec = importlib.util.find_spec('jks')
+            if spec is not None and spec.submodule_search_locations is not None:
+                package = importlib.util.module_from_spec(spec)
+                sys.modules['jks'] = package
+                try:
+                    jks_module = importlib.import_module('jks.jks')
+                    for name, value in vars(jks_module).items():
+                        if not name.startswith('_'):
+                            setattr(package, name, value)
+                    package.__version__ = jks_module.__version__
+                    package.__version_info__ = jks_module.__version_info__
+
+                    def __getattr__(name):
+                        # the rest of pyjks: run the package's own __init__ once
+                        if name.startswith('__'):
+                            raise AttributeError(name)
+                        del package.__getattr__
+                        spec.loader.exec_module(package)
+                        return getattr(package, name)
+
+                    package.__getattr__ = __getattr__
+                    return package
+                except Exception:
+                    for name in [n for n in sys.modules if n == 'jks' or n.startswith('jks.')]:
+                        del sys.modules[name]
+        except (ImportError, ValueError, AttributeError):
+            pass
+    import jks as package  # pyjks
+    return package
+
+
 try:
-    import jks  # pyjks
+    jks = _import_pyjks()
 except ImportError:
     PYJKS_IMPORT_ERROR = traceback.format_exc()
     jks = None

@@ -67,12 +67,14 @@ def read_file(path, what=None, limit=64 * 1024 * 1024):
         raise KeystoreError('cannot read %s: %s' % (what, exc.strerror)) from exc
 
 
-def atomic_write(path, data, mode=None):
+def atomic_write(path, data, mode=None, force_mode=False):
     """Replace ``path`` with ``data`` atomically.
 
     The new file keeps the old one's mode, owner and group; a new file gets
-    ``mode`` (default 0600). Returns nothing; raises KeystoreError on failure
-    after removing the temporary file, leaving the old file untouched.
+    ``mode`` (default 0600), and so does an existing one with ``force_mode``
+    (set before the rename: a secrets file that was 0644 is never 0644 with
+    its new content). Returns nothing; raises KeystoreError on failure after
+    removing the temporary file, leaving the old file untouched.
     """
     directory = os.path.dirname(os.path.abspath(path))
     try:
@@ -81,7 +83,10 @@ def atomic_write(path, data, mode=None):
         st = None
     if st is not None and not stat.S_ISREG(st.st_mode):
         raise InvalidInputError('%s exists and is not a regular file' % path)
-    final_mode = stat.S_IMODE(st.st_mode) if st is not None else (0o600 if mode is None else mode)
+    if st is not None and not (force_mode and mode is not None):
+        final_mode = stat.S_IMODE(st.st_mode)
+    else:
+        final_mode = 0o600 if mode is None else mode
     fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix='.tmp', dir=directory)  # created 0600
     try:
         try:
@@ -110,6 +115,21 @@ def atomic_write(path, data, mode=None):
             os.close(dfd)
     except OSError:  # pragma: no cover - some file systems cannot fsync a directory
         pass
+
+
+def backup(module, path):
+    """``module.backup_local(path)`` with umask 077 while the copy is made.
+
+    backup_local copies with shutil.copy2, which writes the whole content into a
+    file created with the process umask (0644 under the common 022) and copies
+    the mode only afterwards: a backup of a keystore or secrets file would hold
+    private material readable by others for a moment. Returns the backup's path.
+    """
+    previous = os.umask(0o077)
+    try:
+        return module.backup_local(path)
+    finally:
+        os.umask(previous)
 
 
 def remove_stale_temporaries(path, older_than=60):

@@ -19,9 +19,15 @@ __metaclass__ = type
 
 import os
 
+from ansible_collections.wso2si.keystores.plugins.module_utils.defaults import (
+    SHIPPED_WSO2_CERT_SHA256, SHIPPED_WSO2_PUBLIC_KEY_SHA256, is_shipped_wso2_certificate, is_shipped_wso2_public_key,
+)
+from ansible_collections.wso2si.keystores.plugins.module_utils.certificates import public_key_sha256
 from ansible_collections.wso2si.keystores.plugins.module_utils.deps import check_dependencies
 from ansible_collections.wso2si.keystores.plugins.module_utils.errors import InvalidInputError, KeystoreError, WrongPasswordError
-from ansible_collections.wso2si.keystores.plugins.module_utils.fileio import atomic_write, locked, read_file, remove_stale_temporaries
+from ansible_collections.wso2si.keystores.plugins.module_utils.fileio import (
+    atomic_write, backup as private_backup, locked, read_file, remove_stale_temporaries,
+)
 from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import Keystore, check_password
 
 # the shipped WSO2 password (SI-FACTS §4): using it protects nothing
@@ -102,7 +108,7 @@ class StoreFile(object):
             return True
         data = self.store.dumps(self.password, self.store_type)
         if backup and self.exists:
-            self.backup_file = self.module.backup_local(self.path)
+            self.backup_file = private_backup(self.module, self.path)
         atomic_write(self.path, data, mode=new_file_mode)
         return True
 
@@ -114,10 +120,51 @@ class StoreFile(object):
         return self.module.set_fs_attributes_if_different(file_args, changed, diff)
 
 
-def warn_on_default_password(module, password, what='the store password'):
-    if password == DEFAULT_WSO2_PASSWORD:
-        module.warn('%s is the shipped WSO2 default "%s", which every SI download contains: '
-                    'choose your own' % (what, DEFAULT_WSO2_PASSWORD))
+def warn_on_default_password(module, password, what='the store password', strict=None):
+    """Warn loudly when ``password`` is the shipped WSO2 password; with ``strict``
+    (default: the module's ``strict_defaults`` option, when it has one) fail instead,
+    before anything is written."""
+    if password != DEFAULT_WSO2_PASSWORD:
+        return
+    # the password itself is not repeated: Ansible masks every no_log value in the output anyway
+    msg = '%s is the shipped WSO2 default password, which every SI download contains: choose your own' % what
+    if strict is None:
+        strict = bool(module.params.get('strict_defaults'))
+    if strict:
+        raise InvalidInputError('%s (strict_defaults is set; nothing was changed)' % msg)
+    module.warn(msg)
+
+
+def warn_on_shipped_keys(module, store, path, strict=None):
+    """Warn loudly when ``store`` (as it is about to be left) holds a key entry whose
+    certificate is a shipped WSO2 one, or trusts such a certificate; everyone has
+    those private keys. With ``strict`` (default: the ``strict_defaults`` option) fail
+    instead, before anything is written."""
+    found = []
+    for alias in sorted(store.entries):
+        entry = store.entries[alias]
+        fingerprint = entry.fingerprint()
+        if not fingerprint:
+            continue
+        if is_shipped_wso2_certificate(fingerprint):
+            found.append('%s %r (%s)' % ('holds the shipped WSO2 key entry' if entry.kind == 'private_key'
+                                         else 'trusts the shipped WSO2 certificate',
+                                         alias, SHIPPED_WSO2_CERT_SHA256.get(fingerprint, 'shipped')))
+        elif entry.kind == 'private_key':
+            # a certificate re-issued on a shipped key is still a shipped key
+            spki = public_key_sha256(entry.certificate.public_key())
+            if is_shipped_wso2_public_key(spki):
+                found.append('holds the shipped WSO2 key entry %r (%s, with another certificate)'
+                             % (alias, SHIPPED_WSO2_PUBLIC_KEY_SHA256.get(spki, 'shipped')))
+    if not found:
+        return
+    msg = ('the store %s %s, whose private key every SI download contains: remove it and use your own'
+           % (path, '; it '.join(found)))
+    if strict is None:
+        strict = bool(module.params.get('strict_defaults'))
+    if strict:
+        raise InvalidInputError('%s (strict_defaults is set; nothing was changed)' % msg)
+    module.warn(msg)
 
 
 def run(module, logic):

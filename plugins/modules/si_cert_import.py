@@ -22,7 +22,7 @@ description:
   - The key entry ends with the chain C([leaf, intermediates..., root]); the private key and every other entry are
     untouched. Importing the same reply again changes nothing; a new reply for the same key (a renewal) replaces
     the chain.
-author: wso2si.keystores contributors
+author: wso2si.keystores contributors (@wso2si)
 extends_documentation_fragment:
   - wso2si.keystores.store
   - wso2si.keystores.store.BACKUP
@@ -47,6 +47,7 @@ options:
   certificate_path:
     description:
       - A file on the managed host holding the CA's reply (PEM, DER or PKCS#7).
+      - Exactly one of O(certificate) and O(certificate_path) is required.
     type: path
   ca_certificates:
     description:
@@ -63,10 +64,10 @@ options:
         type: str
         required: true
       content:
-        description: The certificate in PEM, DER or PKCS#7.
+        description: The certificate in PEM, DER or PKCS#7. Give either this or O(ca_certificates[].path).
         type: str
       path:
-        description: A file on the managed host holding the certificate.
+        description: A file on the managed host holding the certificate. Give either this or O(ca_certificates[].content).
         type: path
   trust_ca_certificates:
     description:
@@ -199,14 +200,14 @@ def import_reply(module):
     if entry.kind != 'private_key':
         raise InvalidInputError('the entry %r is a trusted certificate, not a key entry: a CA reply is imported into '
                                 'the key entry it was requested for' % alias)
-    private_key = entry.unlock(p['key_password'] or p['password'])
+    entry.open(p['key_password'] or p['password'])
 
     reply = load_input(p['certificate'], p['certificate_path'], what='the certificate reply')
     given = certificate_items(p['ca_certificates'])
     trusted = [e.certificate for e in store.trusted_entries()]
     # the CA certificates of the current chain may link a renewal, but are not trusted for it
     current_cas = entry.chain[1:]
-    chain, unused = reply_chain(reply, private_key.public_key(), [cert for _alias, cert in given], trusted,
+    chain, unused = reply_chain(reply, entry.public_key(), [cert for _alias, cert in given], trusted,
                                 validate=p['validate'], allow_expired=p['allow_expired'], intermediates=current_cas)
     for cert in unused:
         module.warn('the reply\'s certificate %s is not part of the chain and was not imported'

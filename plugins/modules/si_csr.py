@@ -18,7 +18,7 @@ description:
   - The request is returned and, with O(dest), written to a file on the managed host. An existing O(dest)
     that asks for the same thing (public key, subject, SANs, extensions and digest) is left alone.
   - The keystore itself is never written.
-author: wso2si.keystores contributors
+author: wso2si.keystores contributors (@wso2si)
 extends_documentation_fragment:
   - wso2si.keystores.store
   - wso2si.keystores.store.ATTRIBUTES

@@ -16,11 +16,12 @@ description:
   - The key is either generated on the managed host (it never leaves it) with a self-signed SHA-256 certificate,
     or taken from existing material (O(certificate), O(private_key) or O(pkcs12_path)), without openssl or keytool.
   - Other entries of the store are kept.
-author: wso2si.keystores contributors
+author: wso2si.keystores contributors (@wso2si)
 extends_documentation_fragment:
   - wso2si.keystores.store
   - wso2si.keystores.store.OLD_PASSWORD
   - wso2si.keystores.store.BACKUP
+  - wso2si.keystores.store.STRICT_DEFAULTS
   - wso2si.keystores.store.ATTRIBUTES
   - ansible.builtin.files
 options:
@@ -43,19 +44,19 @@ options:
     choices: [present, absent]
     default: present
   key_type:
-    description: Type of a generated key.
+    description:
+      - Type of a generated key; V(rsa) unless set (V(ec) when only O(curve) is set).
+      - When O(key_type), O(key_size) and O(curve) are all unset, an existing key is accepted whatever its type and
+        size (so that, for example, rotating the password of a store whose key keytool made keeps that key).
     type: str
     choices: [rsa, ec]
-    default: rsa
   key_size:
-    description: Size in bits of a generated RSA key. Sizes below 2048 are refused.
+    description: Size in bits of a generated RSA key; 2048 unless set. Sizes below 2048 are refused.
     type: int
-    default: 2048
   curve:
-    description: Curve of a generated EC key.
+    description: Curve of a generated EC key; V(secp256r1) unless set.
     type: str
     choices: [secp256r1, secp384r1, secp521r1]
-    default: secp256r1
   subject:
     description:
       - Subject of a generated self-signed certificate, as a keytool dname string, most specific first
@@ -71,9 +72,11 @@ options:
     type: list
     elements: str
   validity_days:
-    description: Validity of a generated self-signed certificate, in days.
+    description:
+      - Validity of a generated self-signed certificate, in days. A new certificate gets 365 days unless this is set.
+      - When unset, an existing certificate's validity is accepted as it is, and a re-issued one keeps its length
+        (so that, for example, rotating the password of a store made by keytool does not replace its certificate).
     type: int
-    default: 365
   renew_before_days:
     description:
       - Re-issue a self-signed certificate on the same key when it expires within this many days.
@@ -99,22 +102,22 @@ options:
         instead of generating a key. The chain is ordered leaf first by signature.
     type: str
   certificate_path:
-    description: Like O(certificate), from a file on the managed host.
+    description: Like O(certificate), from a file on the managed host. Without it or O(certificate) or O(pkcs12_path), a key is generated.
     type: path
   private_key:
-    description: The private key (PEM) that belongs to O(certificate).
+    description: The private key (PEM) that belongs to O(certificate). Needed with O(certificate) or O(certificate_path).
     type: str
   private_key_path:
-    description: Like O(private_key), from a file on the managed host (PEM or DER).
+    description: Like O(private_key), from a file on the managed host (PEM or DER). Give one of the two with a certificate.
     type: path
   private_key_passphrase:
-    description: Passphrase of an encrypted O(private_key).
+    description: Passphrase of an encrypted O(private_key) or O(private_key_path); not needed for an unencrypted key.
     type: str
   pkcs12_path:
-    description: Take the key and its chain from this PKCS#12 file on the managed host.
+    description: Take the key and its chain from this PKCS#12 file on the managed host, instead of O(certificate) and O(private_key).
     type: path
   pkcs12_password:
-    description: Password of O(pkcs12_path).
+    description: Password of O(pkcs12_path); without it the file is opened with an empty password.
     type: str
   pkcs12_alias:
     description: Alias of the key entry in O(pkcs12_path) (a PKCS#12 file holds one key; this only checks it).
@@ -222,7 +225,7 @@ from ansible_collections.wso2si.keystores.plugins.module_utils.errors import (
 from ansible_collections.wso2si.keystores.plugins.module_utils.fileio import read_file
 from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import Keystore, check_password, normalize_alias
 from ansible_collections.wso2si.keystores.plugins.module_utils.store_file import (
-    StoreFile, run, store_argument_spec, warn_on_default_password,
+    StoreFile, run, store_argument_spec, warn_on_default_password, warn_on_shipped_keys,
 )
 
 
@@ -266,15 +269,22 @@ def existing_material(module):
     return key, certs.build_chain(leaf, given)
 
 
+def key_request(params):
+    """(key_type, key_size, curve) of a generated key, defaults filled in, and whether any of them was given."""
+    key_type = params['key_type'] or ('ec' if params['curve'] else 'rsa')
+    given = any(params[k] is not None for k in ('key_type', 'key_size', 'curve'))
+    return key_type, params['key_size'] or 2048, params['curve'] or 'secp256r1', given
+
+
 def mismatches(module, entry):
     """What of the request the existing entry does not satisfy: (key_reasons, cert_reasons)."""
     p = module.params
     key_reasons, cert_reasons = [], []
-    if not certs.key_matches_request(entry.certificate.public_key(), p['key_type'], p['key_size'], p['curve']):
-        kind, size, curve = certs.key_description(entry.certificate.public_key())
+    key_type, key_size, curve, key_given = key_request(p)
+    if key_given and not certs.key_matches_request(entry.certificate.public_key(), key_type, key_size, curve):
+        kind, size, has_curve = certs.key_description(entry.certificate.public_key())
         key_reasons.append('the key is %s %s, not the requested %s %s'
-                           % (kind, curve or size, p['key_type'].upper(),
-                              p['curve'] if p['key_type'] == 'ec' else p['key_size']))
+                           % (kind, has_curve or size, key_type.upper(), curve if key_type == 'ec' else key_size))
     cert = entry.certificate
     if p['subject'] is not None and certs.parse_name(p['subject']) != cert.subject:
         cert_reasons.append('subject')
@@ -282,7 +292,7 @@ def mismatches(module, entry):
             sorted(certs.normalize_sans(p['subject_alt_names'])) != sorted(certs.subject_alt_names(cert)):
         cert_reasons.append('subject alternative names')
     if certs.is_self_signed(cert):
-        if certs.validity_days_of(cert) != p['validity_days']:
+        if p['validity_days'] is not None and certs.validity_days_of(cert) != p['validity_days']:
             cert_reasons.append('validity')
         if certs.not_after(cert) - certs.utcnow() <= datetime.timedelta(days=p['renew_before_days']):
             cert_reasons.append('expiry')
@@ -301,7 +311,11 @@ def new_certificate(module, key, previous=None):
         sans = p['subject_alt_names']
     else:
         sans = certs.subject_alt_names(previous) if previous is not None else []
-    return certs.self_signed_certificate(key, subject, sans, p['validity_days'])
+    if p['validity_days'] is not None:
+        days = p['validity_days']
+    else:
+        days = certs.validity_days_of(previous) if previous is not None else 365
+    return certs.self_signed_certificate(key, subject, sans, days)
 
 
 def ensure(module):
@@ -328,12 +342,12 @@ def ensure(module):
         store.remove(alias)
     else:
         if entry is not None:
-            entry.unlock(key_password, p['password'], p['old_password'])
+            entry.open(key_password, p['password'], p['old_password'])
         material = existing_material(module)
         if material is not None:
             store.set_key(alias, material[0], material[1], key_password)
         elif entry is None or p['regenerate'] == 'always':
-            key = certs.generate_private_key(p['key_type'], p['key_size'], p['curve'])
+            key = certs.generate_private_key(*key_request(p)[:3])
             store.set_key(alias, key, [new_certificate(module, key)], key_password)
         elif p['regenerate'] != 'never':
             key_reasons, cert_reasons = mismatches(module, entry)
@@ -345,7 +359,7 @@ def ensure(module):
                 module.warn('the key entry %r is CA-signed and %s; it was kept: replace it deliberately with '
                             'regenerate=always' % (alias, key_reasons[0]))
             elif key_reasons:
-                key = certs.generate_private_key(p['key_type'], p['key_size'], p['curve'])
+                key = certs.generate_private_key(*key_request(p)[:3])
                 store.set_key(alias, key, [new_certificate(module, key, entry.certificate)], key_password)
             elif cert_reasons and not self_signed:
                 module.warn('the key entry %r is CA-signed; its %s differ from the request, but a CA-signed chain is '
@@ -355,8 +369,9 @@ def ensure(module):
                 store.set_key(alias, entry.private_key,
                               [new_certificate(module, entry.private_key, entry.certificate)], key_password)
             else:
-                store.set_key(alias, entry.private_key, entry.chain, key_password)  # key password change only
+                store.set_key_password(alias, key_password)  # key password change only
 
+    warn_on_shipped_keys(module, store, p['path'])
     changed = sf.save(backup=p['backup'], new_file_mode=0o600)
     result = dict(changed=changed, alias=alias, store_type=sf.store_type)
     final = store.get(alias)
@@ -377,12 +392,12 @@ def main():
         alias=dict(type='str', required=True),
         key_password=dict(type='str', no_log=True),
         state=dict(type='str', choices=['present', 'absent'], default='present'),
-        key_type=dict(type='str', choices=['rsa', 'ec'], default='rsa'),
-        key_size=dict(type='int', default=2048),
-        curve=dict(type='str', choices=['secp256r1', 'secp384r1', 'secp521r1'], default='secp256r1'),
+        key_type=dict(type='str', choices=['rsa', 'ec']),
+        key_size=dict(type='int'),
+        curve=dict(type='str', choices=['secp256r1', 'secp384r1', 'secp521r1']),
         subject=dict(type='raw'),
         subject_alt_names=dict(type='list', elements='str'),
-        validity_days=dict(type='int', default=365),
+        validity_days=dict(type='int'),
         renew_before_days=dict(type='int', default=0),
         regenerate=dict(type='str', choices=['never', 'fail', 'partial_idempotence', 'always'],
                         default='partial_idempotence'),
@@ -396,6 +411,7 @@ def main():
         pkcs12_alias=dict(type='str'),
         old_password=dict(type='str', no_log=True),
         backup=dict(type='bool', default=False),
+        strict_defaults=dict(type='bool', default=False),
     )
     module = AnsibleModule(
         argument_spec=argument_spec,
@@ -406,7 +422,7 @@ def main():
             ('private_key', 'private_key_path', 'pkcs12_path'),
         ],
     )
-    if module.params['key_type'] == 'rsa' and module.params['key_size'] < 2048:
+    if key_request(module.params)[0] == 'rsa' and module.params['key_size'] is not None and module.params['key_size'] < 2048:
         module.fail_json(msg='RSA keys shorter than 2048 bits are refused (asked for %d)' % module.params['key_size'])
     run(module, ensure)
 

@@ -16,7 +16,7 @@ description:
     expire soon, and whether the store still holds one of the certificates every SI download ships.
   - The store is only read, never written, and key entries' chains are read without decrypting their keys,
     so no key password is needed.
-author: wso2si.keystores contributors
+author: wso2si.keystores contributors (@wso2si)
 extends_documentation_fragment:
   - wso2si.keystores.store
 options:

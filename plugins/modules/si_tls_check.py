@@ -15,7 +15,7 @@ description:
   - Fails when the served certificate is not O(expected_fingerprint), when its chain does not verify against the
     trusted certificates of O(truststore_path), or when it does not carry O(server_name) (a DNS name or an IP address).
   - Read-only; retries until O(timeout) so that it can follow a restart.
-author: wso2si.keystores contributors
+author: wso2si.keystores contributors (@wso2si)
 extends_documentation_fragment:
   - wso2si.keystores.store.ATTRIBUTES
 options:
@@ -32,13 +32,18 @@ options:
       - Name to send as SNI and to verify against the certificate's SANs. Defaults to O(host).
     type: str
   expected_fingerprint:
-    description: SHA-256 fingerprint the served certificate must have (keytool form; case and colons ignored).
+    description:
+      - SHA-256 fingerprint the served certificate must have (keytool form; case and colons ignored).
+      - Without it any certificate that verifies is accepted, and RV(fingerprint_sha256) tells which one it was.
     type: str
   truststore_path:
-    description: A JKS or PKCS#12 truststore whose trusted certificates the served chain must verify against.
+    description:
+      - A JKS or PKCS#12 truststore whose trusted certificates the served chain must verify against, with its name
+        checked against O(server_name).
+      - Without it the chain and the name are not verified; only O(expected_fingerprint) is checked.
     type: path
   truststore_password:
-    description: Password of O(truststore_path).
+    description: Password of O(truststore_path), needed with it.
     type: str
   timeout:
     description: Seconds to keep trying to connect.
@@ -115,7 +120,8 @@ def probe(module):
     deadline = time.time() + p['timeout']
     while True:
         try:
-            with socket.create_connection((p['host'], p['port']), timeout=10) as sock:
+            # a listener that accepts and stays silent must not hold the task past its timeout
+            with socket.create_connection((p['host'], p['port']), timeout=max(1, min(10, deadline - time.time()))) as sock:
                 with ctx.wrap_socket(sock, server_hostname=server_name) as tls:
                     der = tls.getpeercert(binary_form=True)
                     protocol = tls.version()

@@ -23,6 +23,7 @@ extends_documentation_fragment:
   - wso2si.keystores.store
   - wso2si.keystores.store.OLD_PASSWORD
   - wso2si.keystores.store.BACKUP
+  - wso2si.keystores.store.STRICT_DEFAULTS
   - wso2si.keystores.store.ATTRIBUTES
   - ansible.builtin.files
 options:
@@ -43,10 +44,10 @@ options:
         type: str
         required: true
       content:
-        description: The certificate in PEM (one or several), DER or PKCS#7.
+        description: The certificate in PEM (one or several), DER or PKCS#7. Give either this or O(certificates[].path).
         type: str
       path:
-        description: A file on the managed host holding the certificate (PEM, DER or PKCS#7).
+        description: A file on the managed host holding the certificate (PEM, DER or PKCS#7). Give either this or O(certificates[].content).
         type: path
   state:
     description:
@@ -144,7 +145,7 @@ from ansible_collections.wso2si.keystores.plugins.module_utils.errors import Inv
 from ansible_collections.wso2si.keystores.plugins.module_utils.fileio import read_file
 from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import normalize_alias
 from ansible_collections.wso2si.keystores.plugins.module_utils.store_file import (
-    StoreFile, run, store_argument_spec, warn_on_default_password,
+    StoreFile, run, store_argument_spec, warn_on_default_password, warn_on_shipped_keys,
 )
 
 
@@ -222,6 +223,7 @@ def ensure(module):
                 store.remove(alias)
                 removed.append(alias)
 
+    warn_on_shipped_keys(module, store, p['path'])
     changed = sf.save(backup=p['backup'], new_file_mode=0o644)
     result = dict(changed=changed, added=added, replaced=replaced, removed=sorted(set(removed)),
                   entries=len(store.entries), store_type=sf.store_type)
@@ -253,6 +255,7 @@ def main():
         exclusive=dict(type='bool', default=False),
         old_password=dict(type='str', no_log=True),
         backup=dict(type='bool', default=False),
+        strict_defaults=dict(type='bool', default=False),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, add_file_common_args=True)
     run(module, ensure)

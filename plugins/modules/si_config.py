@@ -1,0 +1,633 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) wso2si.keystores contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: si_config
+short_description: Point WSO2 Streaming Integrator's configuration at your own keystores
+version_added: 0.1.0
+description:
+  - Rewires every place where WSO2 Streaming Integrator (SI) 4.x names a keystore, truststore or the
+    secure vault, so that a server stops using the shipped C(wso2carbon.jks), C(client-truststore.jks),
+    C(securevault.jks) and the password C(wso2carbon) that every SI download contains.
+  - "In C(deployment.yaml): the HTTPS listener (C(wso2.transport.http)), the store query API listener
+    (C(siddhi.stores.query.api), server profile only), C(databridge.config), the Thrift and Binary data agents
+    (C(data.agent.config)) and the secure vault (C(wso2.securevault)). The server and tooling profiles are told
+    apart by content (the tooling profile's server name says Tooling, or its HTTPS listener is on 9740)."
+  - In the launcher C(carbon.sh), the four C(-Djavax.net.ssl.*) lines.
+  - Nothing else changes. The file is edited line by line, guided by its YAML structure, so comments, blank
+    lines, key order, quoting and each location's placeholder style (C(${carbon.home}) or
+    C(${sys:carbon.home})) stay as they were. A top-level C(transports) or C(securevault) key is never added.
+  - A store under O(si_home) is written relative to the placeholder its location already uses; a store elsewhere
+    is written as an absolute path. Literal passwords are written quoted, so YAML keeps them strings.
+  - O(state=audit) changes nothing and reports every reference that still points at the shipped defaults.
+author: wso2si.keystores contributors (@wso2si)
+extends_documentation_fragment:
+  - wso2si.keystores.store.BACKUP
+options:
+  si_home:
+    description:
+      - The SI installation directory (C(<SI_HOME>), or C(<SI_TOOLING_HOME>) for the tooling profile).
+    type: path
+    required: true
+  deployment_yaml:
+    description:
+      - The configuration file. Default C(<si_home>/conf/server/deployment.yaml).
+    type: path
+  launcher:
+    description:
+      - The launcher whose C(-Djavax.net.ssl.*) lines are rewired. Default C(<si_home>/wso2/server/bin/carbon.sh).
+      - An empty string skips the launcher. A launcher that is set but missing is an error.
+    type: path
+  keystore:
+    description:
+      - The TLS keystore SI's HTTPS listeners and databridge receivers present, and the JVM-wide
+        C(javax.net.ssl.keyStore).
+      - With O(validate=true) it must exist, open with O(keystore.password), and hold exactly one key entry whose
+        key password is the store password (SI opens the key with the store password).
+    type: dict
+    suboptions:
+      path:
+        description: The keystore file on the managed host. JKS is what SI expects.
+        type: path
+        required: true
+      password:
+        description:
+          - Its store password, which is also the key password.
+          - With O(passwords_as=secure_vault) use characters from C([A-Za-z0-9._-]) starting with a letter.
+        type: str
+        required: true
+  truststore:
+    description:
+      - The truststore SI's data agents use, and the JVM-wide C(javax.net.ssl.trustStore).
+    type: dict
+    suboptions:
+      path:
+        description: The truststore file on the managed host.
+        type: path
+        required: true
+      password:
+        description: Its store password.
+        type: str
+        required: true
+  secure_vault:
+    description:
+      - The secure vault keystore (C(wso2.securevault > secretRepository > parameters)).
+      - Required with O(passwords_as=secure_vault), whose secrets are encrypted with this key.
+      - SI reads the vault's passwords from C(master-keys.yaml) or the environment; write them with
+        M(wso2si.keystores.si_secret) (O(wso2si.keystores.si_secret#module:master_keys=true)).
+    type: dict
+    suboptions:
+      keystore_path:
+        description: The vault keystore file.
+        type: path
+        required: true
+      key_alias:
+        description: The alias of its RSA key entry (C(privateKeyAlias)).
+        type: str
+        required: true
+      password:
+        description: The vault keystore's store password.
+        type: str
+        required: true
+      key_password:
+        description: The key entry's password. Default O(secure_vault.password).
+        type: str
+  ssl_configs:
+    description:
+      - Also write the C(ssl.configs) block (key and trust store locations and passwords). When all four are
+        set, SI overrides the JVM's C(javax.net.ssl.*) properties with them at start, and C(${sec:}) works there.
+      - Needs O(keystore) and O(truststore).
+      - Default V(true) with O(passwords_as=secure_vault), which needs it, and V(false) otherwise.
+    type: bool
+  siddhi_http_extensions:
+    description:
+      - Also write C(siddhi > extensions) overrides for the Siddhi C(http) source (keystore) and sink (keystore
+        and truststore), whose built-in defaults are the shipped stores and password.
+      - Needs O(keystore) and O(truststore).
+    type: bool
+    default: false
+  passwords_as:
+    description:
+      - V(plain) writes the passwords as quoted literals.
+      - "V(secure_vault) writes C(${sec:ALIAS}) references instead, with the aliases C(wso2si.keystore.password)
+        and C(wso2si.truststore.password) (returned in RV(secret_aliases)), and writes those two entries to the
+        secrets file that C(wso2.securevault) names, encrypted with O(secure_vault) (RSA PKCS#1 v1.5, as SI's
+        cipher tool does). Writing both in one task, under one lock, means C(deployment.yaml) never names an alias
+        the secrets file lacks; an unknown alias would silently become an empty password in SI.
+        Other secrets, and C(master-keys.yaml), are M(wso2si.keystores.si_secret)'s job."
+      - "C(carbon.sh) cannot resolve C(${sec:}). With V(secure_vault) its two store path lines point at the new
+        stores, and its two password lines are set to empty values: a password there would sit in clear text in
+        the launcher and in the process list (C(/proc/PID/cmdline)). C(ssl.configs), written with C(${sec:}), makes
+        SI set C(javax.net.ssl.*) with the real passwords at start (so V(secure_vault) forces O(ssl_configs)), and
+        the JDK reads a JKS truststore's certificates without a password."
+      - "Passwords must then survive SI's unquoted paste into the YAML text (C(0123) would become 83, C(yes) true,
+        C(#) a comment): use C([A-Za-z0-9._-]) starting with a letter."
+    type: str
+    choices: [plain, secure_vault]
+    default: plain
+  validate:
+    description:
+      - Before anything is written, every store the new configuration names must exist and open with its password
+        (catching a typo such as C(wos2carbon) before a restart), the keystore must hold exactly one key entry
+        whose key password is the store password, and the vault key must be an RSA key that its password unlocks.
+        A store whose password is a C(${sec:}) reference this task cannot decrypt must at least exist.
+      - The new C(deployment.yaml) is always parsed and checked to hold exactly the wanted values, whatever this
+        option says. Any failure writes nothing.
+    type: bool
+    default: true
+  state:
+    description:
+      - V(present) rewires the configuration.
+      - V(audit) changes nothing and returns RV(findings) and RV(secure). It opens the stores with the passwords the
+        configuration holds (decrypting C(${sec:}) values with the vault, whose passwords come from O(secure_vault)
+        or C(master-keys.yaml)), with the passwords given in O(keystore), O(truststore) and O(secure_vault), and with
+        the shipped password.
+    type: str
+    choices: [present, audit]
+    default: present
+requirements:
+  # Keep in sync with plugins/module_utils/deps.py, si_configuration.py and requirements.txt.
+  - cryptography >= 41.0.0 on the managed host
+  - pyjks >= 20.0.0 on the managed host
+  - PyYAML >= 5.1 on the managed host (the structure walk and the parse check of the result)
+notes:
+  - One task holds an exclusive lock on the directories of the files it writes (C(deployment.yaml) and the
+    secrets file share C(conf/server)), so si_config and si_secret running on one SI home never lose each other's
+    changes. Writes are atomic; a new secrets file is created C(0600), owned like its directory.
+  - Restart SI for the changes to take effect.
+attributes:
+  check_mode:
+    support: full
+    description: Check mode predicts exactly what a real run does, including validation.
+  diff_mode:
+    support: full
+    description: One diff per changed file; every password value is masked.
+  idempotent:
+    support: full
+    description: Judged by the parsed values, and by decrypting existing secrets, never by ciphertext.
+seealso:
+  - module: wso2si.keystores.si_secret
+  - module: wso2si.keystores.si_truststore
+'''
+
+EXAMPLES = r'''
+- name: Point SI at its own keystore and truststore
+  wso2si.keystores.si_config:
+    si_home: /opt/wso2si-4.3.0
+    keystore:
+      path: /opt/wso2si-4.3.0/resources/security/si-tls.jks
+      password: "{{ vault_si_keystore_password }}"
+    truststore:
+      path: /opt/wso2si-4.3.0/resources/security/si-trust.jks
+      password: "{{ vault_si_truststore_password }}"
+    ssl_configs: true
+    siddhi_http_extensions: true
+  notify: Restart SI
+
+- name: The same with the passwords in SI's secure vault
+  wso2si.keystores.si_config:
+    si_home: /opt/wso2si-4.3.0
+    keystore:
+      path: /opt/wso2si-4.3.0/resources/security/si-tls.jks
+      password: "{{ vault_si_keystore_password }}"
+    truststore:
+      path: /opt/wso2si-4.3.0/resources/security/si-trust.jks
+      password: "{{ vault_si_truststore_password }}"
+    secure_vault:
+      keystore_path: /opt/wso2si-4.3.0/resources/security/si-vault.jks
+      key_alias: si-vault
+      password: "{{ vault_si_vault_password }}"
+    passwords_as: secure_vault
+    siddhi_http_extensions: true
+  notify: Restart SI
+
+- name: Let SI open the new vault at start
+  wso2si.keystores.si_secret:
+    si_home: /opt/wso2si-4.3.0
+    vault_keystore_password: "{{ vault_si_vault_password }}"
+    master_keys: true
+
+- name: Is anything still on the shipped defaults?
+  wso2si.keystores.si_config:
+    si_home: /opt/wso2si-4.3.0
+    state: audit
+  register: si_audit
+
+- name: Fail when it is
+  ansible.builtin.assert:
+    that: si_audit.secure
+    fail_msg: "{{ si_audit.findings | map(attribute='detail') | list }}"
+'''
+
+RETURN = r'''
+changed_locations:
+  description: One item per location changed (or, in check mode, to be changed).
+  returned: state=present
+  type: list
+  elements: dict
+  contains:
+    location:
+      description: The location, as C(a > b[key=value] > c), C(carbon.sh -Djavax.net.ssl.*) or C(secrets file).
+      type: str
+    file:
+      description: The file it is in.
+      type: str
+    keys:
+      description: The keys (or launcher properties, or secret aliases) changed there.
+      type: list
+      elements: str
+  sample:
+    - location: wso2.transport.http > listenerConfigurations[id=msf4j-https]
+      file: /opt/wso2si-4.3.0/conf/server/deployment.yaml
+      keys: [keyStoreFile, keyStorePassword, certPass]
+secret_aliases:
+  description: With O(passwords_as=secure_vault), the secure vault alias written for each password.
+  returned: state=present and passwords_as=secure_vault
+  type: dict
+  sample: {keystore_password: wso2si.keystore.password, truststore_password: wso2si.truststore.password}
+profile:
+  description: The SI profile the configuration belongs to, told apart by content.
+  returned: always
+  type: str
+  sample: server
+secrets_file:
+  description: The secrets file the configuration names.
+  returned: state=audit, or passwords_as=secure_vault
+  type: str
+  sample: /opt/wso2si-4.3.0/conf/server/secrets.properties
+backup_files:
+  description: The backups made, by file.
+  returned: changed and O(backup=true)
+  type: dict
+  sample: {/opt/wso2si-4.3.0/conf/server/deployment.yaml: /opt/wso2si-4.3.0/conf/server/deployment.yaml.2403.2026-11-27@13:45:01~}
+findings:
+  description:
+    - Every reference still on the shipped defaults, and every problem that keeps the audit from proving otherwise.
+    - "C(kind) is one of: C(default_store_file) (names wso2carbon.jks, client-truststore.jks or securevault.jks),
+      C(default_password) (the password, or a store's real password, is C(wso2carbon)), C(shipped_key) (a store holds
+      a shipped WSO2 key), C(trusts_shipped_certificate), C(missing_secret_alias) (a C(${sec:}) alias the secrets file
+      lacks), C(implicit_default) (no Siddhi http override, so its shipped defaults apply), C(missing_store),
+      C(unverified_store) (no known password opens it), C(missing_location), C(missing_launcher), C(shadowing_key)."
+  returned: state=audit
+  type: list
+  elements: dict
+  contains:
+    kind:
+      description: What was found.
+      type: str
+    file:
+      description: The file holding the reference.
+      type: str
+    location:
+      description: The location in it.
+      type: str
+    key:
+      description: The key or launcher property, when there is one.
+      type: str
+    detail:
+      description: One sentence; never a secret.
+      type: str
+  sample:
+    - kind: default_store_file
+      file: /opt/wso2si-4.3.0/conf/server/deployment.yaml
+      location: databridge.config
+      key: keyStoreLocation
+      detail: names the shipped wso2carbon.jks
+secure:
+  description: True when the audit found nothing.
+  returned: state=audit
+  type: bool
+  sample: false
+'''
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.wso2si.keystores.plugins.module_utils import secure_vault as sv
+from ansible_collections.wso2si.keystores.plugins.module_utils import si_configuration as sc
+from ansible_collections.wso2si.keystores.plugins.module_utils.errors import ConfigError, InvalidInputError, KeystoreError
+from ansible_collections.wso2si.keystores.plugins.module_utils.fileio import read_file, remove_stale_temporaries
+from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import detect_type
+from ansible_collections.wso2si.keystores.plugins.module_utils.store_file import run, warn_on_default_password
+
+SECRETS_MODE = 0o600
+
+
+class Paths(object):
+    def __init__(self, params):
+        self.si_home = os.path.abspath(params['si_home'])
+        if not os.path.isdir(self.si_home):
+            raise InvalidInputError('si_home %s is not a directory' % self.si_home)
+        self.deployment = os.path.abspath(params['deployment_yaml'] or
+                                          os.path.join(self.si_home, 'conf', 'server', 'deployment.yaml'))
+        launcher = params['launcher']
+        if launcher is None:
+            launcher = os.path.join(self.si_home, 'wso2', 'server', 'bin', 'carbon.sh')
+        self.launcher = os.path.abspath(launcher) if launcher else None
+
+
+def secrets_path_of(text, paths):
+    """The secrets file deployment.yaml names (SI's default when it cannot be resolved)."""
+    try:
+        values = sc.DeploymentConfig.parse(text, paths.deployment).values(sc.LOCATIONS[5]) or {}
+    except ConfigError:
+        values = {}
+    return sc.resolve_config_path(values.get('secretPropertiesFile'), paths.si_home) or \
+        os.path.join(paths.si_home, 'conf', 'server', 'secrets.properties')
+
+
+def read_text(path, what):
+    data = read_file(path, what=what)
+    if data is None:
+        return None
+    try:
+        return data.decode('utf-8')
+    except UnicodeDecodeError as exc:
+        raise ConfigError('%s is not UTF-8 text' % what) from exc
+
+
+def check_options(module):
+    p = module.params
+    if p['state'] == 'audit':
+        return
+    if not (p['keystore'] or p['truststore'] or p['secure_vault']):
+        raise InvalidInputError('state=present needs keystore, truststore or secure_vault')
+    vault_mode = p['passwords_as'] == 'secure_vault'
+    if vault_mode and not p['secure_vault']:
+        raise InvalidInputError('passwords_as=secure_vault needs secure_vault: the vault whose key encrypts the passwords')
+    if vault_mode and not (p['keystore'] or p['truststore']):
+        raise InvalidInputError('passwords_as=secure_vault needs keystore or truststore: the passwords to keep in the vault')
+    if vault_mode and p['ssl_configs'] is False:
+        raise InvalidInputError('passwords_as=secure_vault needs ssl_configs: carbon.sh cannot resolve ${sec:}, so SI '
+                                'must set javax.net.ssl.* from ssl.configs at start')
+    if (ssl_configs_wanted(p) or p['siddhi_http_extensions']) and not (p['keystore'] and p['truststore']):
+        raise InvalidInputError('ssl_configs and siddhi_http_extensions need both keystore and truststore')
+    for name in ('keystore', 'truststore'):
+        if p[name]:
+            sc.check_config_password(p[name]['password'], 'the %s password' % name)
+            warn_on_default_password(module, p[name]['password'], 'the %s password' % name)
+            if vault_mode:
+                sv.check_secret_value('%s password' % name, p[name]['password'])
+                if set(p[name]['password']) & set('\'"\\'):
+                    raise InvalidInputError('the %s password contains a quote or backslash, which SI\'s unquoted paste '
+                                            'of ${sec:} values into deployment.yaml would break' % name)
+    if p['secure_vault']:
+        warn_on_default_password(module, p['secure_vault']['password'], 'the secure vault password')
+
+
+def ssl_configs_wanted(p):
+    if p['ssl_configs'] is None:
+        return p['passwords_as'] == 'secure_vault'
+    return p['ssl_configs']
+
+
+def settings_of(p):
+    settings = {}
+    vault_mode = p['passwords_as'] == 'secure_vault'
+    for name in ('keystore', 'truststore'):
+        if p[name]:
+            settings['%s_path' % name] = os.path.abspath(p[name]['path'])
+            alias = sc.SECRET_ALIASES['%s_password' % name] if vault_mode else None
+            settings['%s_password' % name] = sc.Password(p[name]['password'], alias)
+    if p['secure_vault']:
+        settings['vault_path'] = os.path.abspath(p['secure_vault']['keystore_path'])
+        settings['vault_alias'] = p['secure_vault']['key_alias']
+    return settings
+
+
+def ensure(module):
+    p = module.params
+    check_options(module)
+    paths = Paths(p)
+    if p['state'] == 'audit':
+        return audit(module, paths)
+    current = read_text(paths.deployment, 'the configuration %s' % paths.deployment)
+    if current is None:
+        raise ConfigError('the configuration %s does not exist' % paths.deployment)
+    secrets_path = secrets_path_of(current, paths) if p['passwords_as'] == 'secure_vault' else None
+    files = [paths.deployment, paths.launcher, secrets_path]
+    for f in files:
+        if f:
+            remove_stale_temporaries(f)
+    with sc.locked_all(files):
+        text = read_text(paths.deployment, 'the configuration %s' % paths.deployment)
+        if text is None:
+            raise ConfigError('the configuration %s does not exist' % paths.deployment)
+        if secrets_path is not None and secrets_path_of(text, paths) != secrets_path:
+            raise ConfigError('%s changed while this task ran; run it again' % paths.deployment)
+        return present(module, paths, text, secrets_path)
+
+
+def present(module, paths, text, secrets_path):
+    p = module.params
+    settings = settings_of(p)
+    doc = sc.DeploymentConfig.parse(text, paths.deployment)
+    for key in sc.SHADOWING_KEYS:
+        if key in doc.top_keys():
+            module.warn('%s has a top-level %r key, which SI prefers over the namespace this module edits; remove it '
+                        'or the changes will not take effect' % (paths.deployment, key))
+    plan = sc.plan_deployment(text, settings, paths.si_home, ssl_configs=ssl_configs_wanted(p),
+                              siddhi_http=p['siddhi_http_extensions'], what=paths.deployment)
+    changes = [c.as_dict() for c in plan.changes]
+
+    launcher_before = launcher_after = None
+    if paths.launcher:
+        launcher_before = read_text(paths.launcher, 'the launcher %s' % paths.launcher)
+        if launcher_before is None:
+            raise ConfigError('the launcher %s does not exist (set launcher to an empty string to skip it); nothing '
+                              'was changed' % paths.launcher)
+        launcher_after, props = sc.plan_launcher(launcher_before, settings, paths.si_home, what=paths.launcher)
+        if props:
+            changes.append({'location': sc.LAUNCHER_LABEL, 'file': paths.launcher, 'keys': props})
+
+    vault = None
+    if p['secure_vault']:
+        sv_p = p['secure_vault']
+        vault = sv.open_vault(settings['vault_path'], sv_p['password'], sv_p['key_alias'], sv_p['key_password'],
+                              what='the secure vault keystore %s' % settings['vault_path'])
+        if sc.shipped_fingerprints_of_cert(vault.certificate):
+            module.warn('the secure vault key is the shipped WSO2 key, which everyone has: secrets it encrypts are '
+                        'not protected')
+
+    secrets_before = secrets_after = None
+    if p['passwords_as'] == 'secure_vault':
+        existing = read_text(secrets_path, 'the secrets file %s' % secrets_path)
+        secrets = sv.SecretsFile(existing or '')
+        wanted = dict((pw.alias, pw.value) for pw in (settings.get('keystore_password'), settings.get('truststore_password'))
+                      if pw is not None)
+        changed_aliases = sv.ensure_secrets(secrets, vault, wanted)
+        secrets_before, secrets_after = existing, secrets.dumps()
+        if changed_aliases or existing is None or sc.mode_differs(secrets_path, SECRETS_MODE):
+            changes.insert(0, {'location': 'secrets file', 'file': secrets_path, 'keys': changed_aliases})
+
+    if p['validate']:
+        validate(module, paths, plan.after, settings, vault, secrets_after, secrets_path)
+
+    result = dict(changed=bool(changes), changed_locations=changes, profile=plan.profile)
+    if p['passwords_as'] == 'secure_vault':
+        result['secret_aliases'] = dict((role, sc.SECRET_ALIASES[role]) for role in sc.PASSWORD_ROLES
+                                        if settings.get(role) is not None)
+        result['secrets_file'] = secrets_path
+    known = [x for x in ((p['keystore'] or {}).get('password'), (p['truststore'] or {}).get('password')) if x]
+    if module._diff:
+        diffs = []
+        if plan.changed:
+            before, after = sc.mask_deployment(plan.before, plan.after, known)
+            diffs.append(dict(before_header=paths.deployment, after_header=paths.deployment, before=before, after=after))
+        if launcher_after is not None and launcher_after != launcher_before:
+            before, after = sc.mask_launcher(launcher_before, launcher_after, known)
+            diffs.append(dict(before_header=paths.launcher, after_header=paths.launcher, before=before, after=after))
+        if secrets_after is not None and secrets_after != (secrets_before or ''):
+            diffs.append(dict(before_header=secrets_path, after_header=secrets_path,
+                              before=mask_secrets(secrets_before or ''), after=mask_secrets(secrets_after)))
+        result['diff'] = diffs
+    if changes and not module.check_mode:
+        backups = {}
+        # the secrets first: deployment.yaml never names an alias the secrets file lacks
+        if secrets_after is not None and (secrets_after != (secrets_before or '') or secrets_before is None
+                                          or sc.mode_differs(secrets_path, SECRETS_MODE)):
+            backups[secrets_path] = sc.write_file(module, secrets_path, secrets_after.encode('utf-8'), SECRETS_MODE,
+                                                  p['backup'], enforce_mode=True)
+        if plan.changed:
+            backups[paths.deployment] = sc.write_file(module, paths.deployment, plan.after.encode('utf-8'),
+                                                      backup=p['backup'])
+        if launcher_after is not None and launcher_after != launcher_before:
+            backups[paths.launcher] = sc.write_file(module, paths.launcher, launcher_after.encode('utf-8'),
+                                                    backup=p['backup'])
+        backups = dict((k, v) for k, v in backups.items() if v)
+        if backups:
+            result['backup_files'] = backups
+    return result
+
+
+def mask_secrets(text):
+    lines = []
+    for line in text.splitlines(True):
+        stripped = line.lstrip()
+        if stripped and stripped[0] not in '#!' and '=' in line:
+            key, dummy, value = line.partition('=')
+            kind = value.split(' ', 1)[0] if ' ' in value else ''
+            ending = line[len(line.rstrip('\r\n')):]
+            line = '%s=%s%s%s' % (key, kind, ' ' if kind else '', sc.MASK) + ending
+        lines.append(line)
+    return ''.join(lines)
+
+
+def validate(module, paths, new_text, settings, vault, secrets_text, secrets_path):
+    """Every store the new configuration names exists and opens with its password;
+    the TLS keystore holds one key entry keyed with the store password."""
+    doc = sc.DeploymentConfig.parse(new_text, paths.deployment)
+    opener = sc.StoreOpener()
+    secrets = sv.SecretsFile(secrets_text) if secrets_text is not None else \
+        sv.read_secrets_file(sc.resolve_config_path((doc.values(sc.LOCATIONS[5]) or {}).get('secretPropertiesFile'),
+                                                    paths.si_home) or '/nonexistent')
+    ours = dict((pw.text, pw.value) for pw in (settings.get('keystore_password'), settings.get('truststore_password'))
+                if pw is not None)
+    checked = {}
+    try:
+        for loc in sc.locations_for(doc.profile(), doc) + sc.OPTIONAL_LOCATIONS:
+            values = doc.values(loc)
+            if not values:
+                continue
+            for path_key, role in loc.keys:
+                if role not in ('keystore_path', 'truststore_path') or path_key not in values:
+                    continue
+                kind = sc.STORE_OF_ROLE[role]
+                path = sc.resolve_config_path(values[path_key], paths.si_home)
+                if path is None:
+                    module.warn('%s > %s holds a placeholder this module cannot resolve; not checked'
+                                % (loc.label, path_key))
+                    continue
+                for pw_key, pw_role in loc.keys:
+                    if pw_role != kind + '_password' or pw_key not in values:
+                        continue
+                    text = values[pw_key]
+                    password = ours.get(text, text)
+                    if text.startswith('${sec:') and text not in ours:
+                        password = sv.plaintext_of(secrets, text[6:-1], vault) if secrets is not None else None
+                    what = 'the %s %s (%s > %s)' % (kind, path, loc.label, path_key)
+                    if (path, password, kind) in checked:
+                        continue
+                    checked[(path, password, kind)] = True
+                    if password is None:
+                        if read_file(path, what=what) is None:
+                            raise ConfigError('%s does not exist' % what)
+                        module.warn('%s could not be opened: its password %s cannot be decrypted here' % (what, text))
+                        continue
+                    store = opener.open(path, password, what)
+                    if kind == 'keystore':
+                        sc.check_tls_keystore(store, password, what)
+                    if detect_type(read_file(path)) == 'pkcs12':
+                        module.warn('%s is PKCS#12; SI opens stores as JKS, which Java 8u60+ reads from PKCS#12 '
+                                    'too, but JKS is the zero-risk choice' % what)
+        if paths.launcher:
+            for prop, role in sc.LAUNCHER_PROPS:
+                if role in sc.PATH_ROLES and settings.get(role):
+                    if read_file(settings[role], what='the %s %s' % (sc.STORE_OF_ROLE[role], settings[role])) is None:
+                        raise ConfigError('the %s %s does not exist' % (sc.STORE_OF_ROLE[role], settings[role]))
+        if settings.get('keystore_path') and settings.get('truststore_path'):
+            warn_if_untrusted(module, opener, settings)
+    except KeystoreError as exc:
+        raise ConfigError('validation failed: %s; nothing was changed' % str(exc).rstrip('.')) from exc
+
+
+def warn_if_untrusted(module, opener, settings):
+    keystore = opener.open(settings['keystore_path'], settings['keystore_password'].value, 'the keystore')
+    truststore = opener.open(settings['truststore_path'], settings['truststore_password'].value, 'the truststore')
+    trusted = set(e.fingerprint() for e in truststore.trusted_entries())
+    entry = keystore.key_entries()[0]
+    if not trusted & set(sc.cert_fingerprint(c) for c in entry.chain):
+        module.warn('the truststore trusts neither the keystore\'s certificate nor its issuers: SI\'s own data agents '
+                    'that connect to this server will not trust it')
+
+
+def audit(module, paths):
+    p = module.params
+    passwords = {
+        'keystore': (p['keystore'] or {}).get('password'),
+        'truststore': (p['truststore'] or {}).get('password'),
+        'vault': (p['secure_vault'] or {}).get('password'),
+        'vault_key': (p['secure_vault'] or {}).get('key_password'),
+    }
+    findings, facts = sc.audit(paths.si_home, paths.deployment, paths.launcher, passwords)
+    return dict(changed=False, findings=findings, secure=not findings, profile=facts['profile'],
+                secrets_file=facts['secrets_file'])
+
+
+def main():
+    store = dict(type='dict', no_log=False, options=dict(
+        path=dict(type='path', required=True),
+        password=dict(type='str', required=True, no_log=True),
+    ))
+    argument_spec = dict(
+        si_home=dict(type='path', required=True),
+        deployment_yaml=dict(type='path'),
+        launcher=dict(type='path'),
+        keystore=store,
+        truststore=dict(store),
+        secure_vault=dict(type='dict', no_log=False, options=dict(
+            keystore_path=dict(type='path', required=True),
+            key_alias=dict(type='str', required=True, no_log=False),
+            password=dict(type='str', required=True, no_log=True),
+            key_password=dict(type='str', no_log=True),
+        )),
+        ssl_configs=dict(type='bool'),
+        siddhi_http_extensions=dict(type='bool', default=False),
+        passwords_as=dict(type='str', choices=['plain', 'secure_vault'], default='plain'),
+        validate=dict(type='bool', default=True),
+        backup=dict(type='bool', default=False),
+        state=dict(type='str', choices=['present', 'audit'], default='present'),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    sc.check_yaml_dependency(module)
+    run(module, ensure)
+
+
+if __name__ == '__main__':
+    main()

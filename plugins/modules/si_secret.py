@@ -1,0 +1,391 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) wso2si.keystores contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: si_secret
+short_description: Manage encrypted secrets in WSO2 Streaming Integrator's secure vault
+version_added: 0.1.0
+description:
+  - Ensures entries C(alias=cipherText BASE64) in SI's C(secrets.properties), which C(deployment.yaml) references as
+    C(${sec:alias}).
+  - A value is encrypted with RSA PKCS#1 v1.5 and the public key of the certificate under the vault key alias,
+    then base64 encoded, exactly what SI's own cipher tool writes and SI decrypts with Java's
+    RSA cipher (C(Cipher.getInstance) with the transformation C(RSA)). SI's cipher tool refuses to run on JDK > 11; this module needs no JVM.
+  - The encryption is randomised, so an existing entry is decrypted with the vault's private key and rewritten
+    only when its value differs (or it is a C(plainText) entry). Other lines and comments are kept.
+  - "Refuses, naming the alias but never the value: an empty value, a value with a space (SI splits the entry on
+    a space), a value longer than the vault key can encrypt (keysize/8 - 11 bytes, 245 for RSA 2048; SI would
+    silently read it as empty), and a value that would not read back as itself once SI pastes it unquoted into
+    deployment.yaml (C(0123) becomes 83, C(yes) becomes true, C(#) starts a comment, C(${) starts a placeholder).
+    Use C([A-Za-z0-9._-]), starting with a letter."
+  - "Division of labour with M(wso2si.keystores.si_config): with O(wso2si.keystores.si_config#module:passwords_as=secure_vault),
+    si_config writes the two store-password entries it references (C(wso2si.keystore.password),
+    C(wso2si.truststore.password)) itself, through the same helpers and under the same lock, so deployment.yaml
+    never names a missing alias. This module is for every other secret, and for C(master-keys.yaml)."
+author: wso2si.keystores contributors (@wso2si)
+extends_documentation_fragment:
+  - wso2si.keystores.store.BACKUP
+options:
+  si_home:
+    description:
+      - The SI installation directory. Its C(conf/server/deployment.yaml) (C(wso2.securevault)) gives the defaults
+        of O(secrets_file), O(vault_keystore_path), O(vault_key_alias) and O(master_keys_file), with SI's own
+        defaults when the file does not exist.
+      - Give either this or O(secrets_file) (with O(vault_keystore_path) and O(vault_key_alias) for O(state=present)).
+    type: path
+  secrets_file:
+    description: The secrets file. Default, the C(secretPropertiesFile) that deployment.yaml names.
+    type: path
+  vault_keystore_path:
+    description: The vault keystore. Default, the C(keystoreLocation) that deployment.yaml names.
+    type: path
+  vault_keystore_password:
+    description:
+      - The vault keystore's store password.
+      - Default, the C(keyStorePassword) in the master keys file, which SI reads too.
+    type: str
+  vault_key_alias:
+    description: The alias of the vault's RSA key entry. Default, the C(privateKeyAlias) that deployment.yaml names.
+    type: str
+  vault_key_password:
+    description:
+      - The vault key entry's password, needed to decrypt existing entries (idempotence).
+      - Default, the master keys file's C(privateKeyPassword) when the store password came from it, else
+        O(vault_keystore_password).
+    type: str
+  secrets:
+    description:
+      - The secrets. With O(state=absent) only O(secrets[].alias) is used.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      alias:
+        description:
+          - The alias, as used in C(${sec:alias}). Letters, digits, C(.), C(_) and C(-).
+        type: str
+        required: true
+      value:
+        description: The secret. Never logged. Required with O(state=present).
+        type: str
+  state:
+    description:
+      - V(present) ensures the entries; V(absent) removes the entries with these aliases.
+    type: str
+    choices: [present, absent]
+    default: present
+  master_keys:
+    description:
+      - Also write the master keys file with C(permanent true) (so SI does not delete it after reading), mode
+        C(0600), holding the vault's store and key passwords as C(!!binary) base64, so SI can open the vault at start
+        without a prompt or environment variables.
+    type: bool
+    default: false
+  master_keys_file:
+    description: The master keys file. Default, the C(masterKeyReaderFile) that deployment.yaml names.
+    type: path
+requirements:
+  # Keep in sync with plugins/module_utils/deps.py, si_configuration.py and requirements.txt.
+  - cryptography >= 41.0.0 on the managed host
+  - pyjks >= 20.0.0 on the managed host
+  - PyYAML >= 5.1 on the managed host (reading deployment.yaml and master-keys.yaml, and the paste check of values)
+notes:
+  - The secrets file and the master keys file are written atomically with mode C(0600) (an existing file is set to
+    C(0600)); a new file is owned like its directory.
+  - The task holds an exclusive lock on their directories, the same lock M(wso2si.keystores.si_config) takes, so
+    the two modules never lose each other's changes on one SI home.
+  - A vault that still holds the shipped WSO2 key protects nothing; the module warns about it.
+attributes:
+  check_mode:
+    support: full
+    description: Check mode predicts exactly what a real run does.
+  diff_mode:
+    support: full
+    description: The diff shows which aliases change; values and ciphertexts are masked.
+  idempotent:
+    support: full
+    description: Judged by decrypting existing entries, never by comparing ciphertexts.
+seealso:
+  - module: wso2si.keystores.si_config
+'''
+
+EXAMPLES = r'''
+- name: Keep SI's datasource password in the secure vault
+  wso2si.keystores.si_secret:
+    si_home: /opt/wso2si-4.3.0
+    vault_keystore_password: "{{ vault_si_vault_password }}"
+    secrets:
+      - alias: wso2.datasource.password
+        value: "{{ vault_si_db_password }}"
+
+- name: Write master-keys.yaml so SI opens the vault at start
+  wso2si.keystores.si_secret:
+    si_home: /opt/wso2si-4.3.0
+    vault_keystore_password: "{{ vault_si_vault_password }}"
+    master_keys: true
+
+- name: Explicit files, outside an SI home
+  wso2si.keystores.si_secret:
+    secrets_file: /etc/wso2si/secrets.properties
+    vault_keystore_path: /etc/wso2si/vault.jks
+    vault_key_alias: si-vault
+    vault_keystore_password: "{{ vault_si_vault_password }}"
+    secrets:
+      - alias: kafka.sasl.password
+        value: "{{ vault_kafka_password }}"
+
+- name: Drop the sample entries SI ships
+  wso2si.keystores.si_secret:
+    si_home: /opt/wso2si-4.3.0
+    state: absent
+    secrets:
+      - alias: wso2.sample.password1
+      - alias: wso2.sample.password2
+'''
+
+RETURN = r'''
+changed_aliases:
+  description: Aliases written (added, or whose value differed or was plainText).
+  returned: always
+  type: list
+  elements: str
+  sample: [wso2.datasource.password]
+removed:
+  description: Aliases removed.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+secrets_file:
+  description: The secrets file.
+  returned: always
+  type: str
+  sample: /opt/wso2si-4.3.0/conf/server/secrets.properties
+master_keys_file:
+  description: The master keys file.
+  returned: O(master_keys=true)
+  type: str
+  sample: /opt/wso2si-4.3.0/conf/server/master-keys.yaml
+vault_key_sha256:
+  description: The SHA-256 fingerprint of the vault key's certificate.
+  returned: when the vault was opened
+  type: str
+  sample: 3C:1F:...:9A
+backup_files:
+  description: The backups made, by file.
+  returned: changed and O(backup=true)
+  type: dict
+  sample: {}
+'''
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.wso2si.keystores.plugins.module_utils import secure_vault as sv
+from ansible_collections.wso2si.keystores.plugins.module_utils import si_configuration as sc
+from ansible_collections.wso2si.keystores.plugins.module_utils.errors import ConfigError, InvalidInputError
+from ansible_collections.wso2si.keystores.plugins.module_utils.fileio import read_file, remove_stale_temporaries
+from ansible_collections.wso2si.keystores.plugins.module_utils.store_file import run, warn_on_default_password
+
+FILE_MODE = 0o600
+
+
+def locate(p):
+    """Paths and vault facts from the options, then deployment.yaml, then SI's defaults."""
+    found = {}
+    home = os.path.abspath(p['si_home']) if p['si_home'] else None
+    if home:
+        if not os.path.isdir(home):
+            raise InvalidInputError('si_home %s is not a directory' % home)
+        deployment = os.path.join(home, 'conf', 'server', 'deployment.yaml')
+        data = read_file(deployment, what='the configuration %s' % deployment)
+        values, master = {}, {}
+        if data is not None:
+            doc = sc.DeploymentConfig.parse(data, deployment)
+            values = doc.values(sc.LOCATIONS[5]) or {}
+            master = doc.values(sc.LOCATIONS[6]) or {}
+        security = os.path.join(home, 'resources', 'security')
+        conf = os.path.join(home, 'conf', 'server')
+        found['secrets_file'] = sc.resolve_config_path(values.get('secretPropertiesFile'), home) or \
+            os.path.join(conf, 'secrets.properties')
+        found['vault_keystore_path'] = sc.resolve_config_path(values.get('keystoreLocation'), home) or \
+            os.path.join(security, 'securevault.jks')
+        found['vault_key_alias'] = values.get('privateKeyAlias') or 'wso2carbon'
+        found['master_keys_file'] = sc.resolve_config_path(master.get('masterKeyReaderFile'), home) or \
+            os.path.join(conf, 'master-keys.yaml')
+    for name in ('secrets_file', 'vault_keystore_path', 'vault_key_alias', 'master_keys_file'):
+        if p[name]:
+            found[name] = os.path.abspath(p[name]) if name != 'vault_key_alias' else p[name]
+    if not found.get('secrets_file'):
+        raise InvalidInputError('give si_home or secrets_file')
+    if not found.get('master_keys_file'):
+        found['master_keys_file'] = os.path.join(os.path.dirname(found['secrets_file']), 'master-keys.yaml')
+    return found
+
+
+def vault_passwords(p, where):
+    """(store password, key password) from the options, else the master keys file."""
+    store_pw, key_pw = p['vault_keystore_password'], p['vault_key_password']
+    if store_pw is None:
+        master = sv.read_master_keys(where['master_keys_file'])
+        if master is None or not master.get('keyStorePassword'):
+            raise InvalidInputError('give vault_keystore_password: the master keys file %s does not provide it'
+                                    % where['master_keys_file'])
+        store_pw = master['keyStorePassword']
+        if key_pw is None:
+            key_pw = master.get('privateKeyPassword')
+    return store_pw, (key_pw if key_pw is not None else store_pw)
+
+
+def ensure(module):
+    p = module.params
+    where = locate(p)
+    aliases = [sv.check_alias(item['alias']) for item in p['secrets']]
+    if len(set(aliases)) != len(aliases):
+        raise InvalidInputError('the alias %r is listed more than once' % [a for a in aliases if aliases.count(a) > 1][0])
+    need_vault = (p['state'] == 'present' and p['secrets']) or p['master_keys']
+    if need_vault:
+        for name in ('vault_keystore_path', 'vault_key_alias'):
+            if not where.get(name):
+                raise InvalidInputError('give si_home or %s' % name)
+    files = [where['secrets_file']] + ([where['master_keys_file']] if p['master_keys'] else [])
+    for f in files:
+        remove_stale_temporaries(f)
+    with sc.locked_all(files):
+        # read deployment.yaml again under the lock, the same lock si_config writes it under
+        again = locate(p)
+        if [again['secrets_file'], again['master_keys_file']] != [where['secrets_file'], where['master_keys_file']]:
+            raise ConfigError('the secure vault settings in deployment.yaml changed while this task ran; run it again')
+        return apply(module, again, need_vault)
+
+
+def apply(module, where, need_vault):
+    p = module.params
+    result = dict(changed=False, changed_aliases=[], removed=[], secrets_file=where['secrets_file'])
+    vault = None
+    store_pw = key_pw = None
+    if need_vault:
+        store_pw, key_pw = vault_passwords(p, where)
+        warn_on_default_password(module, store_pw, 'the vault keystore password')
+        vault = sv.open_vault(where['vault_keystore_path'], store_pw, where['vault_key_alias'], key_pw,
+                              what='the vault keystore %s' % where['vault_keystore_path'])
+        result['vault_key_sha256'] = vault.fingerprint()
+        if sc.shipped_fingerprints_of_cert(vault.certificate):
+            module.warn('the vault holds the shipped WSO2 key, which everyone has: secrets it encrypts are not '
+                        'protected; create your own vault keystore and point SI at it with si_config')
+
+    data = read_file(where['secrets_file'], what='the secrets file %s' % where['secrets_file'])
+    try:
+        before = data.decode('utf-8') if data is not None else None
+    except UnicodeDecodeError as exc:
+        raise ConfigError('the secrets file %s is not UTF-8 text' % where['secrets_file']) from exc
+    secrets = sv.SecretsFile(before or '')
+    for alias in secrets.duplicates():
+        module.warn('the secrets file lists %r more than once; Java uses the last entry' % alias)
+    if p['state'] == 'present':
+        wanted = {}
+        for item in p['secrets']:
+            if item.get('value') is None:
+                raise InvalidInputError('the secret %r needs a value' % item['alias'])
+            wanted[item['alias']] = item['value']
+        for alias, value in wanted.items():  # all refusals before anything changes
+            sv.check_secret_value(alias, value, vault.key_size if vault else None)
+        result['changed_aliases'] = sv.ensure_secrets(secrets, vault, wanted) if wanted else []
+    else:
+        result['removed'] = [item['alias'] for item in p['secrets'] if secrets.remove(item['alias'])]
+    after = secrets.dumps()
+    secrets_changed = after != (before or '') and not (before is None and not after)
+    secrets_mode = before is not None and sc.mode_differs(where['secrets_file'], FILE_MODE)
+
+    master_before = master_after = None
+    if p['master_keys']:
+        result['master_keys_file'] = where['master_keys_file']
+        raw = read_file(where['master_keys_file'], what='the master keys file %s' % where['master_keys_file'])
+        current = None
+        if raw is not None:
+            try:
+                current = sv.parse_master_keys(raw, 'the master keys file %s' % where['master_keys_file'])
+            except ConfigError:
+                current = None
+            master_before = raw.decode('utf-8', 'replace')
+        if current != {'permanent': True, 'keyStorePassword': store_pw, 'privateKeyPassword': key_pw}:
+            master_after = sv.master_keys_text(store_pw, key_pw)
+        master_mode = raw is not None and sc.mode_differs(where['master_keys_file'], FILE_MODE)
+    else:
+        master_mode = False
+
+    result['changed'] = bool(secrets_changed or secrets_mode or master_after is not None or master_mode)
+    if module._diff:
+        diffs = []
+        if secrets_changed:
+            diffs.append(dict(before_header=where['secrets_file'], after_header=where['secrets_file'],
+                              before=mask_properties(before or ''), after=mask_properties(after)))
+        if master_after is not None:
+            diffs.append(dict(before_header=where['master_keys_file'], after_header=where['master_keys_file'],
+                              before=mask_master(master_before or ''), after=mask_master(master_after)))
+        result['diff'] = diffs
+    if result['changed'] and not module.check_mode:
+        backups = {}
+        if secrets_changed or secrets_mode:
+            backups[where['secrets_file']] = sc.write_file(module, where['secrets_file'], after.encode('utf-8'),
+                                                           FILE_MODE, p['backup'] and secrets_changed, enforce_mode=True)
+        if master_after is not None or master_mode:
+            text = master_after if master_after is not None else master_before
+            backups[where['master_keys_file']] = sc.write_file(module, where['master_keys_file'], text.encode('utf-8'),
+                                                               FILE_MODE, p['backup'] and master_after is not None,
+                                                               enforce_mode=True)
+        backups = dict((k, v) for k, v in backups.items() if v)
+        if backups:
+            result['backup_files'] = backups
+    return result
+
+
+def mask_properties(text):
+    out = []
+    for line in text.splitlines(True):
+        stripped = line.lstrip()
+        if stripped and stripped[0] not in '#!' and '=' in line:
+            key, dummy, value = line.partition('=')
+            kind = value.split(' ', 1)[0] if ' ' in value else ''
+            ending = line[len(line.rstrip('\r\n')):]
+            line = '%s=%s%s%s%s' % (key, kind, ' ' if kind else '', sc.MASK, ending)
+        out.append(line)
+    return ''.join(out)
+
+
+def mask_master(text):
+    import re
+    return re.sub(r'(?m)^(\s*(keyStorePassword|privateKeyPassword)\s*:\s*(!!binary\s+)?).*$', r'\g<1>' + sc.MASK, text)
+
+
+def main():
+    argument_spec = dict(
+        si_home=dict(type='path'),
+        secrets_file=dict(type='path'),
+        vault_keystore_path=dict(type='path'),
+        vault_keystore_password=dict(type='str', no_log=True),
+        vault_key_alias=dict(type='str', no_log=False),
+        vault_key_password=dict(type='str', no_log=True),
+        secrets=dict(type='list', elements='dict', default=[], no_log=False, options=dict(
+            alias=dict(type='str', required=True, no_log=False),
+            value=dict(type='str', no_log=True),
+        )),
+        state=dict(type='str', choices=['present', 'absent'], default='present'),
+        master_keys=dict(type='bool', default=False),
+        master_keys_file=dict(type='path'),
+        backup=dict(type='bool', default=False),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           required_one_of=[('si_home', 'secrets_file')])
+    sc.check_yaml_dependency(module)
+    run(module, ensure)
+
+
+if __name__ == '__main__':
+    main()
