@@ -146,6 +146,17 @@ tls-check:
 build: $(STAMP) collection
 	cd $(COLL) && ansible-galaxy collection build --force --output-path $(BUILD)/dist
 
+# Benchmarks (bench/run.py): the modules beside community.general and keytool,
+# ratios measured in one run. `bench` (manual, about half an hour) installs the
+# `ansible` package into .build/bench-venv and writes BENCHMARKS.md;
+# `bench-smoke` (tiny sizes, one run, no install) keeps it from rotting in CI.
+.PHONY: bench bench-smoke
+bench: $(STAMP) collection
+	$(VENV_BIN)/python bench/run.py
+
+bench-smoke: $(STAMP) collection
+	$(VENV_BIN)/python bench/run.py --smoke
+
 # ---------------------------------------------------------------- packaging, lint
 
 tools: $(TOOLS_STAMP)

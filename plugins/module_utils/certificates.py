@@ -16,12 +16,16 @@ import ipaddress
 import re
 
 from ansible_collections.wso2si.keystores.plugins.module_utils.deps import (
-    x509, hashes, serialization, rsa, ec, ed25519, pkcs7, ExtendedKeyUsageOID, ExtensionOID, NameOID,
-    InvalidSignature, UnsupportedAlgorithm,
+    x509, hashes, serialization, rsa, ec, ed25519, ExtendedKeyUsageOID, ExtensionOID, NameOID,
+    InvalidSignature, UnsupportedAlgorithm, load_der_pkcs7_certificates,
 )
 from ansible_collections.wso2si.keystores.plugins.module_utils.errors import (
     ChainError, InvalidInputError, KeyMismatchError, UnsupportedContentError,
 )
+
+# What cryptography raises for malformed DER: ValueError, and InvalidVersion (not a
+# ValueError) for a certificate or request whose version field is out of range.
+PARSE_ERRORS = (ValueError,) if x509 is None else (ValueError, x509.InvalidVersion)
 
 PEM_BLOCK = re.compile(
     br'-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)\r?\n-----END \1-----', re.DOTALL)
@@ -90,7 +94,7 @@ def load_certificates(data, what='the input'):
     elif data.strip():
         try:
             certs = [x509.load_der_x509_certificate(data)]
-        except ValueError:
+        except PARSE_ERRORS:
             certs = _load_pkcs7(data, what)
     if not certs:
         raise InvalidInputError('%s does not contain a certificate (PEM, DER or PKCS#7 expected)' % what)
@@ -100,14 +104,14 @@ def load_certificates(data, what='the input'):
 def _load_der_cert(der, what):
     try:
         return x509.load_der_x509_certificate(der)
-    except ValueError as exc:
+    except PARSE_ERRORS as exc:
         raise InvalidInputError('%s holds a certificate that cannot be parsed' % what) from exc
 
 
 def _load_pkcs7(der, what):
     try:
-        return list(pkcs7.load_der_pkcs7_certificates(der))
-    except ValueError as exc:
+        return list(load_der_pkcs7_certificates(der))
+    except PARSE_ERRORS as exc:
         raise InvalidInputError('%s is not a certificate in PEM, DER or PKCS#7 form' % what) from exc
 
 
@@ -606,7 +610,7 @@ def load_csr(data, what='the certificate request'):
         if b'-----BEGIN' in data:
             return x509.load_pem_x509_csr(data)
         return x509.load_der_x509_csr(data)
-    except ValueError as exc:
+    except PARSE_ERRORS as exc:
         raise InvalidInputError('%s is not a PEM or DER certificate request' % what) from exc
 
 

@@ -32,12 +32,12 @@ try:
     from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-    from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
+    from cryptography.hazmat.primitives.serialization import pkcs12
     from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
     CRYPTOGRAPHY_VERSION = cryptography.__version__
 except ImportError:
     CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
-    x509 = hashes = serialization = ec = ed25519 = padding = rsa = pkcs7 = pkcs12 = None
+    x509 = hashes = serialization = ec = ed25519 = padding = rsa = pkcs12 = None
     ExtendedKeyUsageOID = ExtensionOID = NameOID = None
 
     class InvalidSignature(Exception):  # type: ignore[no-redef]
@@ -46,6 +46,14 @@ except ImportError:
     class UnsupportedAlgorithm(Exception):  # type: ignore[no-redef]
         pass
 
+
+
+def load_der_pkcs7_certificates(data):
+    """cryptography's ``pkcs7.load_der_pkcs7_certificates``, imported on first use:
+    cryptography's pkcs7 module imports the email package (5 ms and more of every
+    module run), and PKCS#7 input is rare."""
+    from cryptography.hazmat.primitives.serialization import pkcs7
+    return pkcs7.load_der_pkcs7_certificates(data)
 
 
 def _import_pyjks():

@@ -84,7 +84,7 @@ class TrustedEntry(object):
         if self._cert is None:
             try:
                 self._cert = certs.x509.load_der_x509_certificate(self.der)
-            except ValueError as exc:
+            except certs.PARSE_ERRORS as exc:
                 raise CorruptKeystoreError('the certificate under alias %r cannot be parsed' % self.alias) from exc
         return self._cert
 
@@ -130,7 +130,7 @@ class KeyEntry(object):
         if self._chain is None:
             try:
                 self._chain = [certs.x509.load_der_x509_certificate(d) for d in self._chain_der]
-            except ValueError as exc:
+            except certs.PARSE_ERRORS as exc:
                 raise CorruptKeystoreError('the certificate chain under alias %r cannot be parsed' % self.alias) from exc
         return self._chain
 

@@ -117,7 +117,7 @@ def load_csr(data):
         if b'-----BEGIN' in data:
             return x509.load_pem_x509_csr(data)
         return x509.load_der_x509_csr(data)
-    except ValueError as exc:
+    except certs.PARSE_ERRORS as exc:
         raise InvalidInputError('the certificate signing request cannot be parsed (PEM or DER CSR expected)') from exc
 
 

@@ -82,6 +82,8 @@ def test_truststore_killed_mid_write(tmp_path, cas, op, when):
     assert sorted(h.load_store(path, PW).entries) == ['ca0', 'ca1', 'ca2', 'ca3']
     assert h.temporaries(tmp_path) == left
 
+    if (op, when) not in (('write', 'partial'), ('rename', 'before')):
+        return
     # once stale (older than a minute), any run removes it
     age(tmp_path, left)
     r = h.run_module('si_truststore', truststore_args(path, cas, [0, 1, 2, 3]), tmp_path)

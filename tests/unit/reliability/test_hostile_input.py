@@ -61,6 +61,10 @@ class Material(object):
         self.cycle_leaf_key = h.ec_key()
         self.cycle_leaf = h.issue(self.cycle_leaf_key, 'cycle-leaf', ka, 'cycle-a', ca=False)
         self.csr = certs.csr_to_pem(certs.build_csr(h.rsa_key(2), certs.parse_name('CN=csr.example.com')))
+        der = certs.load_csr(self.csr).public_bytes(certs.serialization.Encoding.DER)
+        bad = der.replace(b'\x02\x01\x00', b'\x02\x01\x20', 1)  # version 32
+        self.bad_version_csr = '-----BEGIN CERTIFICATE REQUEST-----\n%s\n-----END CERTIFICATE REQUEST-----\n' % (
+            __import__('base64').b64encode(bad).decode('ascii'))
         # 100 MB of garbage, shared by every case (outside the cases' directories)
         self.big = os.path.join(root, 'garbage-100M.bin')
         chunk = os.urandom(1 << 20)
@@ -392,6 +396,8 @@ CASES = [
     # ------------------------------------------------------------ si_ca
     ('ca-key-truncated', 'si_ca', lambda c: c._ca_dir(truncate_key=True), r'the CA key .*ca\.key does not contain a PEM private key', ()),
     ('ca-csr-garbage', 'si_ca', lambda c: c._ca_dir(csr='-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n'),
+     r'the certificate signing request cannot be parsed', ()),
+    ('ca-csr-bad-version', 'si_ca', lambda c: c._ca_dir(csr=c.mat.bad_version_csr),
      r'the certificate signing request cannot be parsed', ()),
     # documented: text around the PEM request is ignored
     ('ca-csr-trailing-garbage', 'si_ca', lambda c: c._ca_dir(csr=c.mat.csr + '\x00junk' * 99), None, ('si.pem',)),

@@ -288,6 +288,37 @@ LOADERS = [
 ]
 
 
+def test_bad_version_fields_are_plain_errors():
+    """Found by the fuzz run: cryptography raises InvalidVersion, not ValueError, for an
+    out-of-range version field of a certificate or request."""
+    from ansible_collections.wso2si.keystores.plugins.module_utils.errors import InvalidInputError
+    from ansible_collections.wso2si.keystores.plugins.module_utils.ownca import load_csr as ca_load_csr
+    csr_der = certs.load_csr(SEEDS['csr']).public_bytes(serialization_der())
+    bad_csr = csr_der.replace(b'\x02\x01\x00', b'\x02\x01\x20', 1)
+    cert_der = SEEDS['der']
+    bad_cert = cert_der.replace(b'\xa0\x03\x02\x01\x02', b'\xa0\x03\x02\x01\x07', 1)
+    assert bad_csr != csr_der and bad_cert != cert_der
+    with pytest.raises(InvalidInputError):
+        certs.load_csr(bad_csr)
+    with pytest.raises(InvalidInputError):
+        ca_load_csr(bad_csr)
+    with pytest.raises(InvalidInputError):
+        certs.load_certificates(bad_cert)
+    with pytest.raises(KeystoreError):
+        certs.load_certificates(h.pem(certs.x509.load_der_x509_certificate(cert_der)).replace(
+            base64_of(cert_der)[:60], base64_of(bad_cert)[:60]))
+
+
+def serialization_der():
+    from cryptography.hazmat.primitives import serialization
+    return serialization.Encoding.DER
+
+
+def base64_of(data):
+    import base64
+    return base64.b64encode(data).decode('ascii')
+
+
 @pytest.mark.parametrize('seed,loader', LOADERS, ids=[s for s, _ in LOADERS])
 def test_fuzz_loaders_raise_only_the_error_root(seed, loader):
     only_error_root(loader, SEEDS[seed])  # the seed itself loads

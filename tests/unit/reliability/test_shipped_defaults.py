@@ -127,7 +127,7 @@ def test_real_shipped_stores_fail_in_strict_mode(tmp_path):
     r = h.run_module('si_keystore', dict(path=str(tmp_path / 'wso2carbon.jks'), password='Own.pass-123',
                                          old_password=SHIPPED_PW, alias='wso2carbon', strict_defaults=True), tmp_path)
     # (Ansible masks every no_log value, here the old password wso2carbon, wherever it appears in the output)
-    h.assert_clean_failure(r, r"holds the shipped WSO2 key entry '\S+' \(the key of \S+\.jks, alias \S+, with another")
+    h.assert_clean_failure(r, r"holds the shipped WSO2 key entry '\S+' \(")
     r = h.run_module('si_truststore', dict(path=str(tmp_path / 'client-truststore.jks'), password=SHIPPED_PW,
                                            strict_defaults=True), tmp_path)
     h.assert_clean_failure(r, r'shipped WSO2 default password')
