@@ -656,7 +656,8 @@ def report(results, config, args, info, started, finished, loads):
     s4 = results.get('s4', {})
     w('## 4. The rollout role on a local fleet (forks 10, one batch)')
     w('')
-    w('| hosts | first run (s) | of which key generation / restart + TLS proof (s) | no-change rerun (s) | stat floor (s) | rerun / floor | module runs (tasks) per host |')
+    w('| hosts | first run (s) | of which key generation / restart + TLS proof (s) | no-change rerun (s) '
+      '| stat floor (s) | rerun / floor | module runs (tasks) per host |')
     w('|---|---|---|---|---|---|---|')
     for hosts, e in sorted(s4.items(), key=lambda kv: int(kv[0])):
         w('| %s | %s | %s / %s | %s | %s | %.2fx | %d (%d) |' % (

@@ -103,7 +103,7 @@ done
 
 echo "== package: the demo from the installed copy"
 # REPO_ROOT unset: run.sh takes the installed collection as its root
-env -u REPO_ROOT DEMO_DIR="$demo_dir" DEMO_PORT_BASE="${PACKAGE_DEMO_PORT_BASE:-2000}" \
+env -u REPO_ROOT DEMO_DIR="$demo_dir" DEMO_PORT_BASE="${PACKAGE_DEMO_PORT_BASE:-2500}" \
   DEMO_PLAYBOOK=wso2si.keystores.rollout bash "$installed/demo/run.sh" | tee "$work/demo.log"
 grep -qF "fleet: collection code from $installed" "$work/demo.log" || {
   echo "package: the demo did not use the installed copy's code" >&2

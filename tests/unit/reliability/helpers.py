@@ -119,7 +119,8 @@ def run_module(module, args, workdir, harness=None, check=False, diff=False, tim
     start = time.monotonic()
     try:
         proc = subprocess.run(module_command(module, args_file, harness), cwd=str(workdir), env=child_env(env),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, stdin=subprocess.DEVNULL)
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, stdin=subprocess.DEVNULL,
+                              check=False)
     finally:
         os.unlink(args_file)
     return Result(proc.returncode, proc.stdout.decode('utf-8', 'replace'), proc.stderr.decode('utf-8', 'replace'),

@@ -49,7 +49,7 @@ class Material(object):
         self.p12_key_bytes = self._dump(keys=[('si', key, [self.cert])], store_type='pkcs12')
         self.p12_trust_bytes = self._dump(trusted=[('ca0', self.cas[0])], store_type='pkcs12')
         # a chain 100 CAs deep, and a leaf at its end
-        keys = [h.ec_key() for _ in range(101)]
+        keys = [h.ec_key() for dummy in range(101)]
         self.deep = [h.self_signed(keys[0], 'deep-0')]
         for n in range(1, 100):
             self.deep.append(h.issue(keys[n], 'deep-%d' % n, keys[n - 1], 'deep-%d' % (n - 1)))
@@ -69,7 +69,7 @@ class Material(object):
         self.big = os.path.join(root, 'garbage-100M.bin')
         chunk = os.urandom(1 << 20)
         with open(self.big, 'wb') as f:
-            for _ in range(100):
+            for dummy in range(100):
                 f.write(chunk)
         self.big_stat = os.stat(self.big)
 
@@ -189,7 +189,7 @@ def tls_listener(behaviour):
         conns = []
         while True:
             try:
-                conn, _ = server.accept()
+                conn, dummy = server.accept()
             except OSError:
                 return
             if behaviour == 'garbage':
@@ -351,8 +351,8 @@ CASES = [
     ('config-yaml-bomb-beside-si-keys', 'si_config', lambda c: si_config_args(c, deployment(c, BOMB + fixture_yaml())),
      None, ('si_home/conf/server/deployment.yaml', 'si_home/wso2/server/bin/carbon.sh')),
     ('config-yaml-bomb-as-password', 'si_config',
-     lambda c: si_config_args(c, deployment(c, BOMB + fixture_yaml().replace('keyStorePassword: wso2carbon',
-                                                                           'keyStorePassword: *i', 1))),
+     lambda c: si_config_args(c, deployment(c, BOMB + fixture_yaml().replace(
+         'keyStorePassword: wso2carbon', 'keyStorePassword: *i', 1))),
      r'keyStorePassword is not a single value', ()),
     ('config-duplicate-keys', 'si_config', lambda c: si_config_args(c, deployment(c, duplicate_keys_yaml(c))),
      r"has the key 'databridge.config' 2 times", ()),
