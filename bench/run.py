@@ -99,7 +99,7 @@ def run_cmd(cmd, env=None, cwd=None, check=True, log_to=None):
     out = open(log_to, 'ab') if log_to else subprocess.DEVNULL
     try:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT if log_to else None)
+        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT if log_to else subprocess.DEVNULL)
         dummy, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -537,8 +537,8 @@ def evaluate(results, config):
     linear = [v for n, v in per.items() if n >= 100]
     if len(linear) >= 2 and min(linear) > 0:
         spread = max(linear) / min(linear)
-        out['s2_linear'] = ('%.2fx (%s ms/cert)' % (spread, ', '.join('%d: %.3f' % (n, v) for n, v in sorted(per.items())
-                                                                        if n >= 100)), spread <= 1.5)
+        listed = ', '.join('%d: %.3f' % (n, v) for n, v in sorted(per.items()) if n >= 100)
+        out['s2_linear'] = ('%.2fx (%s ms/cert)' % (spread, listed), spread <= 1.5)
     else:
         out['s2_linear'] = ('not measured', None)
     s4 = results.get('s4', {})

@@ -47,7 +47,6 @@ except ImportError:
         pass
 
 
-
 def load_der_pkcs7_certificates(data):
     """cryptography's ``pkcs7.load_der_pkcs7_certificates``, imported on first use:
     cryptography's pkcs7 module imports the email package (5 ms and more of every

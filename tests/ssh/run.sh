@@ -112,6 +112,14 @@ for user in "$si_user" "$ops_user"; do
   if ! id "$user" >/dev/null 2>&1; then
     useradd --create-home --home-dir "$tmp/home/$user" --shell /bin/bash "$user"
     made_users+=("$user")
+  else
+    # left by a run that was killed (its home was in one of our temporary
+    # directories): take it over, with a fresh home here
+    case $(getent passwd "$user" | cut -d: -f6) in
+      /tmp/wso2si-ssh-fleet.*) made_users+=("$user") ;;
+    esac
+    usermod --home "$tmp/home/$user" --shell /bin/bash "$user"
+    install -d -m 0755 -o "$user" -g "$user" "$tmp/home/$user"
   fi
   # '*' instead of the locked '!': key logins work with UsePAM no
   usermod -p '*' "$user"
@@ -216,7 +224,7 @@ inventory=$tmp/inventory.yml
 
 export ANSIBLE_HOST_KEY_CHECKING=false ANSIBLE_NOCOLOR=1 ANSIBLE_RETRY_FILES_ENABLED=false
 playbook() {
-  ansible-playbook -i "$inventory" -e "@$fleet/vars.yml" -e rollout_serial=3 wso2si.keystores.rollout "$@"
+  ansible-playbook -i "$inventory" -e "@$fleet/vars.yml" -e rollout_serial=3 wso2si.keystores.rollout
 }
 
 phase "who runs the modules: $ops_user over SSH, become $si_user"
