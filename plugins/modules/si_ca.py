@@ -156,7 +156,7 @@ def main():
     try:
         for directory in (p['ca_dir'], os.path.dirname(p['dest'] or '') or None):
             if directory and not os.path.isdir(directory) and not module.check_mode:
-                os.makedirs(directory, 0o700)
+                os.makedirs(directory, 0o700, exist_ok=True)
         if os.path.isdir(p['ca_dir']):
             with locked(os.path.join(p['ca_dir'], 'ca.pem')):
                 result = ensure(module)

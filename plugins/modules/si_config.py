@@ -64,6 +64,7 @@ options:
   truststore:
     description:
       - The truststore SI's data agents use, and the JVM-wide C(javax.net.ssl.trustStore).
+      - Without it, the truststore references are left as they are.
     type: dict
     suboptions:
       path:
