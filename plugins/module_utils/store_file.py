@@ -64,14 +64,18 @@ class StoreFile(object):
         self.converted = False
         self.backup_file = None
         self.store = None
+        self.create = True
 
-    def open(self, create=True):
-        """Load the store (or start an empty one when the file is missing and
-        ``create``). Returns the ``Keystore``."""
+    def open(self, create=True, missing_ok=False):
+        """Load the store. A missing file gives an empty store that is created
+        on save when ``create``, and that is never written when ``missing_ok``
+        (removing entries from a store that does not exist changes nothing);
+        otherwise a missing file is an error. Returns the ``Keystore``."""
+        self.create = create
         data = read_file(self.path, what='the keystore %s' % self.path)
         what = 'the keystore %s' % self.path
         if data is None:
-            if not create:
+            if not (create or missing_ok):
                 raise InvalidInputError('%s does not exist' % what)
             check_password(self.password)
             self.store = Keystore(self.wanted_type or default_store_type(self.path), password=self.password)
@@ -97,7 +101,9 @@ class StoreFile(object):
         return self.wanted_type or self.store.store_type
 
     def needs_write(self):
-        return (not self.exists) or self.store.modified or self.password_changed or self.converted
+        if not self.exists:
+            return self.create
+        return self.store.modified or self.password_changed or self.converted
 
     def save(self, backup=False, new_file_mode=0o600):
         """Write the store when its content, password or type changed (never in

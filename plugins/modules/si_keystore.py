@@ -322,7 +322,7 @@ def ensure(module):
     p = module.params
     key_password = p['key_password'] if p['key_password'] is not None else p['password']
     sf = StoreFile(module, p['path'], p['password'], p['store_type'], p['old_password'])
-    store = sf.open(create=p['state'] == 'present')
+    store = sf.open(create=p['state'] == 'present', missing_ok=True)
     alias = normalize_alias(p['alias'])
     before = store.summary() if module._diff else None
     warn_on_default_password(module, p['password'])

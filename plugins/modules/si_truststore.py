@@ -176,7 +176,7 @@ def wanted_entries(items):
 def ensure(module):
     p = module.params
     sf = StoreFile(module, p['path'], p['password'], p['store_type'], p['old_password'])
-    store = sf.open(create=p['state'] == 'present')
+    store = sf.open(create=p['state'] == 'present', missing_ok=True)
     warn_on_default_password(module, p['password'])
     wanted = wanted_entries(p['certificates'])
     before = {}
