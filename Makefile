@@ -147,7 +147,7 @@ build: $(STAMP) collection
 	cd $(COLL) && ansible-galaxy collection build --force --output-path $(BUILD)/dist
 
 # Benchmarks (bench/run.py): the modules beside community.general and keytool,
-# ratios measured in one run. `bench` (manual, about half an hour) installs the
+# ratios measured in one run. `bench` (manual, 30 to 60 minutes) installs the
 # `ansible` package into .build/bench-venv and writes BENCHMARKS.md;
 # `bench-smoke` (tiny sizes, one run, no install) keeps it from rotting in CI.
 .PHONY: bench bench-smoke
