@@ -28,6 +28,9 @@ from ansible_collections.wso2si.keystores.plugins.module_utils.fileio import rea
 from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import Keystore
 from ansible_collections.wso2si.keystores.plugins.module_utils import certificates as certs
 
+# What diffs show in place of a secret.
+MASK = '********'
+
 ALIAS_PATTERN = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]*$')
 CIPHER_TEXT = 'cipherText'
 PLAIN_TEXT = 'plainText'
@@ -359,3 +362,17 @@ def read_master_keys(path):
         return parse_master_keys(data, 'the master keys file %s' % path)
     except KeystoreError:
         return None
+
+
+def mask_properties(text):
+    """secrets.properties text for a diff: every value masked, comments and kinds kept."""
+    out = []
+    for line in text.splitlines(True):
+        stripped = line.lstrip()
+        if stripped and stripped[0] not in '#!' and '=' in line:
+            key, dummy, value = line.partition('=')
+            kind = value.split(' ', 1)[0] if ' ' in value else ''
+            ending = line[len(line.rstrip('\r\n')):]
+            line = '%s=%s%s%s%s' % (key, kind, ' ' if kind else '', MASK, ending)
+        out.append(line)
+    return ''.join(out)

@@ -29,6 +29,7 @@ from ansible_collections.wso2si.keystores.plugins.module_utils.errors import (
 )
 from ansible_collections.wso2si.keystores.plugins.module_utils.fileio import locked, read_file
 from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import Keystore
+from ansible_collections.wso2si.keystores.plugins.module_utils.secure_vault import MASK
 
 YAML_IMPORT_ERROR = None
 try:
@@ -44,7 +45,6 @@ MINIMUM_PYYAML_VERSION = '5.1'
 DEFAULT_PASSWORD = 'wso2carbon'
 SHIPPED_STORE_FILES = ('wso2carbon.jks', 'client-truststore.jks', 'securevault.jks')
 STR_TAG = 'tag:yaml.org,2002:str'
-MASK = '********'
 
 # The aliases si_config chooses for the store passwords under passwords_as=secure_vault.
 SECRET_ALIASES = {

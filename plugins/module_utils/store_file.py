@@ -24,11 +24,13 @@ from ansible_collections.wso2si.keystores.plugins.module_utils.defaults import (
 )
 from ansible_collections.wso2si.keystores.plugins.module_utils.certificates import public_key_sha256
 from ansible_collections.wso2si.keystores.plugins.module_utils.deps import check_dependencies
-from ansible_collections.wso2si.keystores.plugins.module_utils.errors import InvalidInputError, KeystoreError, WrongPasswordError
+from ansible_collections.wso2si.keystores.plugins.module_utils.errors import (
+    InvalidInputError, KeystoreError, UnsupportedContentError, WrongPasswordError,
+)
 from ansible_collections.wso2si.keystores.plugins.module_utils.fileio import (
     atomic_write, backup as private_backup, locked, read_file, remove_stale_temporaries,
 )
-from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import Keystore, check_password
+from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import Keystore, check_password, normalize_alias
 
 # the shipped WSO2 password (SI-FACTS §4): using it protects nothing
 DEFAULT_WSO2_PASSWORD = 'wso2carbon'
@@ -95,6 +97,26 @@ class StoreFile(object):
         if self.wanted_type and self.wanted_type != self.store.store_type:
             self.converted = True
         return self.store
+
+    def open_existing(self):
+        """Open a store that must exist, for reading: a ``store_type`` that is
+        not the file's is an error here, not a conversion."""
+        store = self.open(create=False)
+        if self.converted:
+            raise UnsupportedContentError('the keystore %s is a %s store, not %s'
+                                          % (self.path, store.store_type.upper(), self.wanted_type.upper()))
+        return store
+
+    def key_entry(self, alias, why):
+        """The key entry under ``alias``; a missing alias, or a trusted entry
+        (``why`` says what needs a key), is an error."""
+        alias = normalize_alias(alias)
+        entry = self.store.entries.get(alias)
+        if entry is None:
+            raise InvalidInputError('the keystore %s has no entry %r' % (self.path, alias))
+        if entry.kind != 'private_key':
+            raise InvalidInputError('the entry %r is a trusted certificate, not a key entry: %s' % (alias, why))
+        return entry
 
     @property
     def store_type(self):

@@ -175,8 +175,6 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.wso2si.keystores.plugins.module_utils import certificates as certs
 from ansible_collections.wso2si.keystores.plugins.module_utils.ca_reply import certificate_items, load_input, reply_chain
-from ansible_collections.wso2si.keystores.plugins.module_utils.errors import InvalidInputError
-from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import normalize_alias
 from ansible_collections.wso2si.keystores.plugins.module_utils.store_file import StoreFile, run, store_argument_spec
 
 
@@ -193,13 +191,8 @@ def import_reply(module):
     p = module.params
     sf = StoreFile(module, p['path'], p['password'], p['store_type'])
     store = sf.open(create=False)
-    alias = normalize_alias(p['alias'])
-    entry = store.entries.get(alias)
-    if entry is None:
-        raise InvalidInputError('the keystore %s has no entry %r' % (p['path'], alias))
-    if entry.kind != 'private_key':
-        raise InvalidInputError('the entry %r is a trusted certificate, not a key entry: a CA reply is imported into '
-                                'the key entry it was requested for' % alias)
+    entry = sf.key_entry(p['alias'], 'a CA reply is imported into the key entry it was requested for')
+    alias = entry.alias
     entry.open(p['key_password'] or p['password'])
 
     reply = load_input(p['certificate'], p['certificate_path'], what='the certificate reply')

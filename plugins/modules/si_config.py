@@ -486,7 +486,7 @@ def present(module, paths, text, secrets_path):
             diffs.append(dict(before_header=paths.launcher, after_header=paths.launcher, before=before, after=after))
         if secrets_after is not None and secrets_after != (secrets_before or ''):
             diffs.append(dict(before_header=secrets_path, after_header=secrets_path,
-                              before=mask_secrets(secrets_before or ''), after=mask_secrets(secrets_after)))
+                              before=sv.mask_properties(secrets_before or ''), after=sv.mask_properties(secrets_after)))
         result['diff'] = diffs
     if changes and not module.check_mode:
         backups = {}
@@ -505,19 +505,6 @@ def present(module, paths, text, secrets_path):
         if backups:
             result['backup_files'] = backups
     return result
-
-
-def mask_secrets(text):
-    lines = []
-    for line in text.splitlines(True):
-        stripped = line.lstrip()
-        if stripped and stripped[0] not in '#!' and '=' in line:
-            key, dummy, value = line.partition('=')
-            kind = value.split(' ', 1)[0] if ' ' in value else ''
-            ending = line[len(line.rstrip('\r\n')):]
-            line = '%s=%s%s%s' % (key, kind, ' ' if kind else '', sc.MASK) + ending
-        lines.append(line)
-    return ''.join(lines)
 
 
 def validate(module, paths, new_text, settings, vault, secrets_text, secrets_path):

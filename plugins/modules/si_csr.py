@@ -166,11 +166,8 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.wso2si.keystores.plugins.module_utils import certificates as certs
-from ansible_collections.wso2si.keystores.plugins.module_utils.errors import (
-    InvalidInputError, KeystoreError, UnsupportedContentError,
-)
+from ansible_collections.wso2si.keystores.plugins.module_utils.errors import KeystoreError
 from ansible_collections.wso2si.keystores.plugins.module_utils.fileio import atomic_write, read_file
-from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import normalize_alias
 from ansible_collections.wso2si.keystores.plugins.module_utils.store_file import StoreFile, run, store_argument_spec
 
 
@@ -178,17 +175,8 @@ def open_key_entry(module):
     """The unlocked key entry named by ``alias`` (the store is only read)."""
     p = module.params
     sf = StoreFile(module, p['path'], p['password'], p['store_type'])
-    store = sf.open(create=False)
-    if sf.converted:
-        raise UnsupportedContentError('the keystore %s is a %s store, not %s'
-                                      % (p['path'], store.store_type.upper(), p['store_type'].upper()))
-    alias = normalize_alias(p['alias'])
-    entry = store.entries.get(alias)
-    if entry is None:
-        raise InvalidInputError('the keystore %s has no entry %r' % (p['path'], alias))
-    if entry.kind != 'private_key':
-        raise InvalidInputError('the entry %r is a trusted certificate, not a key entry: a certificate request needs '
-                                'a private key' % alias)
+    sf.open_existing()
+    entry = sf.key_entry(p['alias'], 'a certificate request needs a private key')
     entry.unlock(p['key_password'] or p['password'])
     return entry
 

@@ -196,7 +196,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.wso2si.keystores.plugins.module_utils import certificates as certs
 from ansible_collections.wso2si.keystores.plugins.module_utils.defaults import is_shipped_wso2_certificate
-from ansible_collections.wso2si.keystores.plugins.module_utils.errors import UnsupportedContentError, WrongKeyPasswordError
+from ansible_collections.wso2si.keystores.plugins.module_utils.errors import WrongKeyPasswordError
 from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import normalize_alias
 from ansible_collections.wso2si.keystores.plugins.module_utils.store_file import StoreFile, run, store_argument_spec
 
@@ -225,10 +225,7 @@ def certificate_facts(cert, now):
 def describe(module):
     p = module.params
     sf = StoreFile(module, p['path'], p['password'], p['store_type'])
-    store = sf.open(create=False)
-    if sf.converted:
-        raise UnsupportedContentError('the keystore %s is a %s store, not %s'
-                                      % (p['path'], store.store_type.upper(), p['store_type'].upper()))
+    store = sf.open_existing()
     now = certs.utcnow()
     if p['alias'] is not None:
         alias = normalize_alias(p['alias'])

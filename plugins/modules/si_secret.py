@@ -325,7 +325,7 @@ def apply(module, where, need_vault):
         diffs = []
         if secrets_changed:
             diffs.append(dict(before_header=where['secrets_file'], after_header=where['secrets_file'],
-                              before=mask_properties(before or ''), after=mask_properties(after)))
+                              before=sv.mask_properties(before or ''), after=sv.mask_properties(after)))
         if master_after is not None:
             diffs.append(dict(before_header=where['master_keys_file'], after_header=where['master_keys_file'],
                               before=mask_master(master_before or ''), after=mask_master(master_after)))
@@ -346,22 +346,9 @@ def apply(module, where, need_vault):
     return result
 
 
-def mask_properties(text):
-    out = []
-    for line in text.splitlines(True):
-        stripped = line.lstrip()
-        if stripped and stripped[0] not in '#!' and '=' in line:
-            key, dummy, value = line.partition('=')
-            kind = value.split(' ', 1)[0] if ' ' in value else ''
-            ending = line[len(line.rstrip('\r\n')):]
-            line = '%s=%s%s%s%s' % (key, kind, ' ' if kind else '', sc.MASK, ending)
-        out.append(line)
-    return ''.join(out)
-
-
 def mask_master(text):
     import re
-    return re.sub(r'(?m)^(\s*(keyStorePassword|privateKeyPassword)\s*:\s*(!!binary\s+)?).*$', r'\g<1>' + sc.MASK, text)
+    return re.sub(r'(?m)^(\s*(keyStorePassword|privateKeyPassword)\s*:\s*(!!binary\s+)?).*$', r"\g<1>" + sv.MASK, text)
 
 
 def main():
