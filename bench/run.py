@@ -597,7 +597,11 @@ def report(results, config, args, info, started, finished, loads):
     w('|---|---|---|')
     for key, text in TARGETS_TEXT.items():
         measured, met = targets[key]
-        w('| %s | %s | %s |' % (text, measured, 'n/a' if met is None else ('yes' if met else '**no**')))
+        if args.smoke:
+            verdict = 'n/a (smoke sizes)'
+        else:
+            verdict = 'n/a' if met is None else ('yes' if met else '**no**')
+        w('| %s | %s | %s |' % (text, measured, verdict))
     w('')
     s1 = results.get('s1', {})
     n1 = config['truststore']
@@ -769,7 +773,7 @@ def main():
     if results.get('checks'):
         log('checks failed: %s' % '; '.join(results['checks']))
         return 2
-    if args.strict and any(met is False for dummy, met in targets.values()):
+    if args.strict and not args.smoke and any(met is False for dummy, met in targets.values()):
         return 1
     return 0
 
