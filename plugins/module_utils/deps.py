@@ -15,6 +15,8 @@ import importlib.util
 import sys
 import traceback
 
+from ansible_collections.wso2si.keystores.plugins.module_utils.errors import UnsupportedContentError
+
 MINIMUM_CRYPTOGRAPHY_VERSION = '41.0.0'
 # pkcs12.serialize_java_truststore, needed to write PKCS#12 truststores Java accepts
 MINIMUM_CRYPTOGRAPHY_JAVA_TRUSTSTORE = '45.0.0'
@@ -60,13 +62,13 @@ def _import_pyjks():
 
     pyjks's package ``__init__`` also imports its BKS/UBER module, and with it
     pycryptodomex, which parses C declarations with cffi and pycparser when it
-    loads: about 30 ms of every module run, for store types this collection
-    never opens. When nothing has imported pyjks yet, the package is registered
-    without running its ``__init__``, pyjks's JKS module is loaded, and its
-    names are put on the package as the ``__init__`` would. The first access of
-    any other name (``jks.BksKeyStore``) runs the real ``__init__``, so other
-    code that imports ``jks`` still sees all of pyjks. Anything unexpected
-    falls back to a plain ``import jks``.
+    loads: about 30 ms, for store types this collection never opens. When
+    nothing has imported pyjks yet, the package is registered without running
+    its ``__init__``, pyjks's JKS module is loaded, and its names are put on
+    the package as the ``__init__`` would. The first access of any other name
+    (``jks.BksKeyStore``) runs the real ``__init__``, so other code that
+    imports ``jks`` still sees all of pyjks. Anything unexpected falls back to
+    a plain ``import jks``.
     """
     if 'jks' not in sys.modules:
         try:
@@ -101,11 +103,26 @@ def _import_pyjks():
     return package
 
 
+def pyjks():
+    """pyjks, imported on first use: only writing a JKS store needs it.
+
+    Its import (pyasn1, its ASN.1 modules and javaobj) costs about 20 ms, more
+    than a module run that only reads a store spends on everything else;
+    keystore.py reads JKS itself. ``check_dependencies`` has already made sure
+    pyjks is installed.
+    """
+    try:
+        return _import_pyjks()
+    except ImportError as exc:
+        raise UnsupportedContentError('writing a JKS store needs pyjks >= %s on the managed host, and it cannot be '
+                                      'imported: %s' % (MINIMUM_PYJKS_VERSION, exc)) from exc
+
+
 try:
-    jks = _import_pyjks()
-except ImportError:
+    if importlib.util.find_spec('jks') is None:
+        raise ImportError('No module named jks')
+except (ImportError, ValueError):
     PYJKS_IMPORT_ERROR = traceback.format_exc()
-    jks = None
 # pylint: enable=unused-import
 
 

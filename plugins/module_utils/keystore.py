@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) wso2si.keystores contributors
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
-"""The keystore model: JKS (pyjks) and PKCS#12 (cryptography) behind one API.
+"""The keystore model: JKS (read here, written with pyjks) and PKCS#12 (cryptography) behind one API.
 
 A ``Keystore`` is an ordered set of entries, each a ``KeyEntry`` (a private
 key with its certificate chain, leaf first) or a ``TrustedEntry`` (one
@@ -17,11 +17,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
+import hmac
 import struct
 import time
 
 from ansible_collections.wso2si.keystores.plugins.module_utils.deps import (
-    jks, pkcs12, serialization, hashes, cryptography_at_least, MINIMUM_CRYPTOGRAPHY_JAVA_TRUSTSTORE,
+    pkcs12, pyjks, serialization, hashes, cryptography_at_least, MINIMUM_CRYPTOGRAPHY_JAVA_TRUSTSTORE,
 )
 from ansible_collections.wso2si.keystores.plugins.module_utils import certificates as certs
 from ansible_collections.wso2si.keystores.plugins.module_utils.errors import (
@@ -104,7 +105,7 @@ class KeyEntry(object):
     kind = 'private_key'
 
     def __init__(self, alias, chain_der=None, private_key=None, chain=None, key_password=None,
-                 jks_entry=None, timestamp=None):
+                 protected=None, timestamp=None):
         self.alias = alias
         self._chain_der = chain_der
         self._chain = chain
@@ -116,7 +117,8 @@ class KeyEntry(object):
         # the password this entry is (to be) protected with; None: the store password
         self.key_password = key_password
         self.store_password = None  # set by the store that loaded this entry
-        self._jks_entry = jks_entry
+        # the key as a JKS file holds it (EncryptedPrivateKeyInfo), written back as it is when kept locked
+        self._protected = protected
         self.timestamp = timestamp
 
     @property
@@ -157,17 +159,13 @@ class KeyEntry(object):
         if not self.locked:
             return
         tried = [p for p in passwords if p is not None]
-        entry = self._jks_entry
+        encrypted = _jks_protected_key(self._protected, self.alias)
         for password in tried:
-            try:
-                entry.decrypt(password)
-            except jks.util.DecryptionFailureException:
+            pkcs8 = _jks_unprotect(encrypted, password)
+            if pkcs8 is None:
                 continue
-            except Exception as exc:
-                raise CorruptKeystoreError('the key entry %r cannot be decrypted: it is damaged or uses an '
-                                           'unknown protection' % self.alias) from exc
-            self._unchecked_key = self._load_pkcs8(entry.pkey_pkcs8, validate=False)
-            self._pkcs8 = entry.pkey_pkcs8
+            self._unchecked_key = self._load_pkcs8(pkcs8, validate=False)
+            self._pkcs8 = pkcs8
             self.key_password = password if password != self.store_password else None
             return
         raise WrongKeyPasswordError('wrong key password for the key entry %r' % self.alias)
@@ -243,21 +241,19 @@ class Keystore(object):
     @classmethod
     def _load_jks(cls, data, password, what):
         try:
-            store = jks.KeyStore.loads(data, password, try_decrypt_keys=False)
-        except jks.util.KeystoreSignatureException as exc:
-            raise WrongPasswordError('wrong password for %s, or the file is damaged (its integrity check fails)'
-                                     % what) from exc
-        except Exception as exc:
+            records, end = _read_jks(data)
+        except (ValueError, IndexError, struct.error, UnicodeDecodeError) as exc:
             raise CorruptKeystoreError('%s is not a valid JKS keystore (truncated or corrupt)' % what) from exc
+        if password is not None and not hmac.compare_digest(_jks_digest(password, data[:end]), data[end:end + 20]):
+            raise WrongPasswordError('wrong password for %s, or the file is damaged (its integrity check fails)'
+                                     % what)
         entries = []
-        for alias, entry in store.entries.items():
-            if isinstance(entry, jks.TrustedCertEntry):
-                entries.append(TrustedEntry(alias, der=entry.cert, timestamp=entry.timestamp))
-            elif isinstance(entry, jks.PrivateKeyEntry):
-                entries.append(KeyEntry(alias, chain_der=[c[1] for c in entry.cert_chain], jks_entry=entry,
-                                        timestamp=entry.timestamp))
+        for tag, alias, timestamp, payload in records:
+            if tag == 2:
+                entries.append(TrustedEntry(alias, der=payload, timestamp=timestamp))
             else:
-                raise UnsupportedContentError('%s holds a secret key entry %r, which is not supported' % (what, alias))
+                protected, chain_der = payload
+                entries.append(KeyEntry(alias, chain_der=chain_der, protected=protected, timestamp=timestamp))
         return cls('jks', entries, password)
 
     @classmethod
@@ -415,6 +411,7 @@ class Keystore(object):
         return self._dump_pkcs12(password)
 
     def _dump_jks(self, password):
+        jks = pyjks()
         out = []
         for alias, e in self.entries.items():
             if e.kind == 'trusted_certificate':
@@ -429,11 +426,11 @@ class Keystore(object):
                     try:
                         e.unlock(self.password)
                     except WrongKeyPasswordError:
-                        out.append(e._jks_entry)
+                        out.append(_pyjks_locked_entry(jks, e))
                         continue
                     key_password = None
                 else:
-                    out.append(e._jks_entry)
+                    out.append(_pyjks_locked_entry(jks, e))
                     continue
             elif key_password == self.password:
                 key_password = None
@@ -481,12 +478,19 @@ class Keystore(object):
             [pkcs12.PKCS12Certificate(e.certificate, e.alias.encode('utf-8')) for e in trusted], encryption)
 
 
+def _pyjks_locked_entry(jks, entry):
+    """A pyjks entry for a key entry still encrypted as it was read: written back unchanged."""
+    return jks.PrivateKeyEntry(alias=entry.alias, timestamp=entry.timestamp, encrypted=entry._protected,
+                               cert_chain=[('X.509', der) for der in entry.chain_der], store_type='jks')
+
+
 def _jks_saves(store, password):
     """The bytes pyjks's ``KeyStore.saves(password)`` returns for a JKS store,
     made with pyjks's own entry writers but joined once: ``saves`` appends
     each entry to one bytes object, which copies the store so far every time
     (quadratic: 8 s instead of 0.03 s for 5000 certificates)."""
-    parts = [jks.MAGIC_NUMBER_JKS, _B4.pack(2), _B4.pack(len(store.entries))]
+    jks = pyjks()
+    parts = [JKS_MAGIC, _B4.pack(2), _B4.pack(len(store.entries))]
     for alias, item in store.entries.items():
         if isinstance(item, jks.TrustedCertEntry):
             parts.append(store._write_trusted_cert(alias, item))
@@ -495,10 +499,126 @@ def _jks_saves(store, password):
         else:  # pragma: no cover - only the two kinds above are ever built
             raise UnsupportedContentError('unsupported entry %r for a JKS store' % alias)
     data = b''.join(parts)
-    return data + hashlib.sha1(password.encode('utf-16be') + jks.SIGNATURE_WHITENING + data).digest()
+    return data + _jks_digest(password, data)
 
 
+# ---------------------------------------------------------------- JKS reading
+#
+# JKS is read here rather than by pyjks: pyjks's import (pyasn1 and its ASN.1
+# modules, javaobj) costs about 20 ms, more than reading and checking a store,
+# and most module runs only read. Writing goes through pyjks, imported when a
+# store is written. The format is the one sun.security.provider.JavaKeyStore
+# writes: magic, version 2, entry count, entries, then a SHA-1 digest of the
+# password (UTF-16BE), "Mighty Aphrodite" and everything before it.
+
+_B2 = struct.Struct('>H')
 _B4 = struct.Struct('>L')
+_B8 = struct.Struct('>q')
+JKS_WHITENING = b'Mighty Aphrodite'
+# 1.3.6.1.4.1.42.2.17.1.1: sun.security.provider.KeyProtector, the only key protection JKS uses
+JKS_KEY_PROTECTOR_OID = b'\x06\x0a\x2b\x06\x01\x04\x01\x2a\x02\x11\x01\x01'
+
+
+def _jks_digest(password, data):
+    return hashlib.sha1(password.encode('utf-16be') + JKS_WHITENING + data).digest()
+
+
+def _read_jks(data):
+    """The records of a JKS file and where its digest starts: ([(tag, alias, timestamp, payload)], end).
+
+    A trusted entry's payload is its certificate's DER; a key entry's is
+    (EncryptedPrivateKeyInfo DER, [certificate DER, ...]). Raises ValueError
+    (or struct.error, UnicodeDecodeError) for anything malformed.
+    """
+    if data[:4] != JKS_MAGIC:
+        raise ValueError('not a JKS file')
+    if _B4.unpack_from(data, 4)[0] != 2:
+        raise ValueError('unsupported JKS version')
+    count = _B4.unpack_from(data, 8)[0]
+    pos = 12
+
+    def utf(pos):
+        size = _B2.unpack_from(data, pos)[0]
+        end = pos + 2 + size
+        if end > len(data):
+            raise ValueError('truncated')
+        return data[pos + 2:end].decode('utf-8'), end
+
+    def blob(pos):
+        size = _B4.unpack_from(data, pos)[0]
+        end = pos + 4 + size
+        if end > len(data):
+            raise ValueError('truncated')
+        return data[pos + 4:end], end
+
+    records = []
+    seen = set()
+    for dummy in range(count):
+        tag = _B4.unpack_from(data, pos)[0]
+        alias, pos = utf(pos + 4)
+        timestamp = _B8.unpack_from(data, pos)[0]
+        pos += 8
+        if tag == 1:
+            protected, pos = blob(pos)
+            chain = []
+            length = _B4.unpack_from(data, pos)[0]
+            pos += 4
+            for dummy2 in range(length):
+                dummy3, pos = utf(pos)  # the certificate type, X.509
+                der, pos = blob(pos)
+                chain.append(der)
+            payload = (protected, chain)
+        elif tag == 2:
+            dummy3, pos = utf(pos)
+            payload, pos = blob(pos)
+        else:
+            raise ValueError('entry tag %d is not a JKS entry' % tag)
+        if alias in seen:
+            raise ValueError('duplicate alias')
+        seen.add(alias)
+        records.append((tag, alias, timestamp, payload))
+    if pos + 20 > len(data):
+        raise ValueError('truncated')
+    return records, pos
+
+
+def _jks_protected_key(protected, alias):
+    """The encrypted key bytes inside a JKS key entry's EncryptedPrivateKeyInfo."""
+    try:
+        tag, start, end = _der(protected, 0)
+        parts = list(_children(protected, start, end)) if tag == 0x30 else []
+        if len(parts) != 2 or parts[0][0] != 0x30 or parts[1][0] != 0x04:
+            raise ValueError('not an EncryptedPrivateKeyInfo')
+        oid_end = _der(protected, parts[0][1])[2]
+        algorithm = protected[parts[0][1]:oid_end]
+        encrypted = protected[parts[1][1]:parts[1][2]]
+    except (ValueError, IndexError) as exc:
+        raise CorruptKeystoreError('the key entry %r cannot be decrypted: it is damaged' % alias) from exc
+    if algorithm != JKS_KEY_PROTECTOR_OID:
+        raise UnsupportedContentError('the key entry %r is protected by an algorithm JKS does not use' % alias)
+    if len(encrypted) < 40:
+        raise CorruptKeystoreError('the key entry %r cannot be decrypted: it is damaged' % alias)
+    return encrypted
+
+
+def _jks_unprotect(encrypted, password):
+    """The PKCS#8 DER of a key protected by Java's KeyProtector, or None for a wrong password.
+
+    salt (20 bytes) | key XOR keystream | SHA-1(password + key); the keystream
+    is SHA-1(password + salt), SHA-1(password + previous block), ...
+    """
+    secret = password.encode('utf-16be')
+    salt, body, check = encrypted[:20], encrypted[20:-20], encrypted[-20:]
+    blocks = []
+    block = salt
+    for dummy in range((len(body) + 19) // 20):
+        block = hashlib.sha1(secret + block).digest()
+        blocks.append(block)
+    stream = b''.join(blocks)[:len(body)]
+    key = (int.from_bytes(body, 'big') ^ int.from_bytes(stream, 'big')).to_bytes(len(body), 'big')
+    if not hmac.compare_digest(hashlib.sha1(secret + key).digest(), check):
+        return None
+    return key
 
 
 def _der_fingerprint(der):
