@@ -115,8 +115,12 @@ def _load_pkcs7(der, what):
         raise InvalidInputError('%s is not a certificate in PEM, DER or PKCS#7 form' % what) from exc
 
 
-def load_private_key(data, passphrase=None, what='the private key'):
-    """Parse a PEM or DER private key (PKCS#1, PKCS#8, SEC1; encrypted or not)."""
+def load_private_key(data, passphrase=None, what='the private key', validate=True):
+    """Parse a PEM or DER private key (PKCS#1, PKCS#8, SEC1; encrypted or not).
+
+    ``validate=False`` skips cryptography's RSA key validation (tens of ms):
+    only for a key whose public half is compared, never for one that signs."""
+    unsafe = {} if validate else {'unsafe_skip_rsa_key_validation': True}
     if isinstance(data, str):
         data = data.encode('utf-8')
     if isinstance(passphrase, str):
@@ -127,8 +131,8 @@ def load_private_key(data, passphrase=None, what='the private key'):
             block = next((b for b in PEM_BLOCK.finditer(data) if b'PRIVATE KEY' in b.group(1)), None)
             if block is None:
                 raise InvalidInputError('%s does not contain a PEM private key' % what)
-            return serialization.load_pem_private_key(block.group(0), password=passphrase)
-        return serialization.load_der_private_key(data, password=passphrase)
+            return serialization.load_pem_private_key(block.group(0), password=passphrase, **unsafe)
+        return serialization.load_der_private_key(data, password=passphrase, **unsafe)
     except TypeError as exc:
         if passphrase is None:
             raise InvalidInputError('%s is encrypted: give its passphrase' % what) from exc

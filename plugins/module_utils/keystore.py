@@ -191,6 +191,14 @@ class KeyEntry(object):
             raise WrongKeyPasswordError('the key entry %r is protected by a key password that was not given' % self.alias)
         return self._key
 
+    def unchecked_private_key(self):
+        """The key of an opened entry without RSA key validation: only for work whose result is
+        compared or discarded (a request signed to compare with the one on disk, a secret decrypted
+        to compare), never for anything written or handed out."""
+        if self._key is None and self._unchecked_key is not None:
+            return self._unchecked_key
+        return self.private_key
+
     def public_key(self):
         """The public key of an opened (or unlocked) entry, without validating its private key."""
         if self._key is None and self._unchecked_key is not None:

@@ -25,8 +25,16 @@ class OwnCA(object):
     def __init__(self, directory, passphrase=None):
         self.directory = directory
         self.passphrase = passphrase
-        self.key = None
         self.cert = None
+        self._key = None
+        self._key_data = None
+
+    @property
+    def key(self):
+        """The CA key, loaded and validated on first use: a run that signs nothing never pays for it."""
+        if self._key is None and self._key_data is not None:
+            self._key = certs.load_private_key(self._key_data, self.passphrase, what='the CA key %s' % self.key_path)
+        return self._key
 
     @property
     def key_path(self):
@@ -45,13 +53,14 @@ class OwnCA(object):
         if key_data is None or cert_data is None:
             raise InvalidInputError('the CA directory %s holds only one of %s and %s'
                                     % (self.directory, KEY_FILE, CERT_FILE))
-        self.key = certs.load_private_key(key_data, self.passphrase, what='the CA key %s' % self.key_path)
         self.cert = certs.load_certificates(cert_data, what='the CA certificate %s' % self.cert_path)[0]
-        certs.check_key_matches(self.key, self.cert)
+        certs.check_key_matches(certs.load_private_key(key_data, self.passphrase, what='the CA key %s' % self.key_path,
+                                                       validate=False), self.cert)
+        self._key_data = key_data
         return True
 
     def create(self, subject, key_type='rsa', key_size=3072, curve=None, validity_days=3650, write=True):
-        self.key = certs.generate_private_key(key_type, key_size, curve)
+        self._key = certs.generate_private_key(key_type, key_size, curve)
         name = certs.parse_name(subject)
         now = certs.utcnow().replace(microsecond=0)
         public = self.key.public_key()
@@ -99,7 +108,7 @@ class OwnCA(object):
                    .not_valid_after(end)
                    .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
                    .add_extension(x509.SubjectKeyIdentifier.from_public_key(csr.public_key()), critical=False)
-                   .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
+                   .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.cert.public_key()),
                                   critical=False))
         for oid in (ExtensionOID.SUBJECT_ALTERNATIVE_NAME, ExtensionOID.KEY_USAGE, ExtensionOID.EXTENDED_KEY_USAGE):
             try:

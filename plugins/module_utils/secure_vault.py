@@ -98,7 +98,9 @@ class VaultKey(object):
         private_key = None
         tried = [p for p in key_passwords if p is not None] or [store.password]
         try:
-            private_key = entry.unlock(*tried)
+            entry.open(*tried)
+            # only ever decrypts, to compare or to read a password: no RSA key validation (60 ms) needed
+            private_key = entry.unchecked_private_key()
         except WrongKeyPasswordError as exc:
             if need_private:
                 raise ConfigError('the vault key password does not decrypt the key entry %r in %s' % (alias, what)) \

@@ -49,7 +49,8 @@ options:
     description: A certificate signing request (PEM or DER) to sign. Without it the module only ensures the CA.
     type: str
   dest:
-    description: Where to write the issued certificate (PEM). Required with O(csr).
+    description: Where to write the issued certificate (PEM). Required with O(csr). Its directory is created (mode
+      C(0700)) when missing.
     type: path
   validity_days:
     description: Validity of issued certificates, in days (never beyond the CA's own expiry).

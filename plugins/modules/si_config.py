@@ -251,6 +251,16 @@ secret_aliases:
   returned: state=present and passwords_as=secure_vault
   type: dict
   sample: {keystore_password: wso2si.keystore.password, truststore_password: wso2si.truststore.password}
+https_ports:
+  description:
+    - The ports of the HTTPS listeners of the resulting C(deployment.yaml) (C(wso2.transport.http) and
+      C(siddhi.stores.query.api) listener configurations with scheme C(https)), with C(wso2.carbon > ports.offset)
+      added.
+    - The ports to check with M(wso2si.keystores.si_tls_check). Ports given as placeholders are left out.
+  returned: state=present
+  type: list
+  elements: int
+  sample: [9443, 7443]
 profile:
   description: The SI profile the configuration belongs to, told apart by content.
   returned: always
@@ -470,7 +480,8 @@ def present(module, paths, text, secrets_path):
     if p['validate']:
         validate(module, paths, plan.after, settings, vault, secrets_after, secrets_path)
 
-    result = dict(changed=bool(changes), changed_locations=changes, profile=plan.profile)
+    result = dict(changed=bool(changes), changed_locations=changes, profile=plan.profile,
+                  https_ports=sc.https_ports(plan.after))
     if p['passwords_as'] == 'secure_vault':
         result['secret_aliases'] = dict((role, sc.SECRET_ALIASES[role]) for role in sc.PASSWORD_ROLES
                                         if settings.get(role) is not None)

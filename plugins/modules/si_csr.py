@@ -172,12 +172,12 @@ from ansible_collections.wso2si.keystores.plugins.module_utils.store_file import
 
 
 def open_key_entry(module):
-    """The unlocked key entry named by ``alias`` (the store is only read)."""
+    """The opened key entry named by ``alias`` (the store is only read)."""
     p = module.params
     sf = StoreFile(module, p['path'], p['password'], p['store_type'])
     sf.open_existing()
     entry = sf.key_entry(p['alias'], 'a certificate request needs a private key')
-    entry.unlock(p['key_password'] or p['password'])
+    entry.open(p['key_password'] or p['password'])
     return entry
 
 
@@ -201,18 +201,22 @@ def make_request(module):
         sans = certs.san_general_names(cert)
     else:
         sans = certs.san_names(p['subject_alt_names'])
-    wanted = certs.build_csr(entry.private_key, subject, sans, p['key_usage'], p['extended_key_usage'], p['digest'])
+
+    def build(key):
+        return certs.build_csr(key, subject, sans, p['key_usage'], p['extended_key_usage'], p['digest'])
 
     result = dict(changed=False)
-    request = wanted
+    current = existing_request(p['dest']) if p['dest'] else None
+    # a request made only to compare with the one on disk is signed without validating the RSA key first
+    if current is not None and certs.csr_equal(current, build(entry.unchecked_private_key())):
+        request = current
+    else:
+        request = build(entry.private_key)
     if p['dest']:
-        current = existing_request(p['dest'])
-        if current is not None and certs.csr_equal(current, wanted):
-            request = current
-        else:
+        if request is not current:
             result['changed'] = True
             if not module.check_mode:
-                atomic_write(p['dest'], certs.csr_to_pem(wanted).encode('ascii'), mode=0o644)
+                atomic_write(p['dest'], certs.csr_to_pem(request).encode('ascii'), mode=0o644)
         result['dest'] = p['dest']
         if module._diff:
             result['diff'] = dict(before=certs.csr_facts(current) if current is not None else {},

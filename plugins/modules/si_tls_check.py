@@ -14,6 +14,7 @@ description:
   - Connects to a TLS listener (SI's HTTPS ports, databridge receivers) and returns the certificate it serves.
   - Fails when the served certificate is not O(expected_fingerprint), when its chain does not verify against the
     trusted certificates of O(truststore_path), or when it does not carry O(server_name) (a DNS name or an IP address).
+  - Checks several listeners of one host in one task with O(ports).
   - Read-only; retries until O(timeout) so that it can follow a restart.
 author: wso2si.keystores contributors (@wso2si)
 extends_documentation_fragment:
@@ -24,9 +25,15 @@ options:
     type: str
     default: 127.0.0.1
   port:
-    description: TCP port of the listener.
+    description: TCP port of the listener. One of O(port) and O(ports) is required.
     type: int
-    required: true
+  ports:
+    description:
+      - TCP ports of several listeners, checked in order in one task, all against the same O(server_name),
+        O(expected_fingerprint) and truststore. The task fails at the first listener that does not pass.
+      - Without it, the one O(port) is checked.
+    type: list
+    elements: int
   server_name:
     description:
       - Name to send as SNI and to verify against the certificate's SANs. Defaults to O(host).
@@ -46,7 +53,7 @@ options:
     description: Password of O(truststore_path), needed with it.
     type: str
   timeout:
-    description: Seconds to keep trying to connect.
+    description: Seconds to keep trying to connect (for all of O(ports) together).
     type: int
     default: 30
 '''
@@ -59,23 +66,42 @@ EXAMPLES = r'''
     expected_fingerprint: "{{ keystore_result.fingerprint_sha256 }}"
     truststore_path: /opt/wso2si/resources/security/truststore.jks
     truststore_password: "{{ vault_truststore_password }}"
+
+- name: Both HTTPS listeners (the API and the Siddhi store query API), in one task
+  wso2si.keystores.si_tls_check:
+    ports: [9443, 7443]
+    server_name: si1.example.com
+    expected_fingerprint: "{{ keystore_result.fingerprint_sha256 }}"
+    truststore_path: /opt/wso2si/resources/security/truststore.jks
+    truststore_password: "{{ vault_truststore_password }}"
 '''
 
 RETURN = r'''
+listeners:
+  description: One item per port checked, in order, with the keys below (and C(port)).
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - port: 9443
+      fingerprint_sha256: "3E:0A:...:91"
+      subject: CN=si1.example.com
+      not_after: "2027-11-27T16:18:48Z"
+      protocol: TLSv1.3
 fingerprint_sha256:
-  description: SHA-256 fingerprint of the served certificate.
+  description: SHA-256 fingerprint of the served certificate (of the first port checked).
   returned: success
   type: str
 subject:
-  description: Subject of the served certificate.
+  description: Subject of the served certificate (of the first port checked).
   returned: success
   type: str
 not_after:
-  description: Expiry of the served certificate.
+  description: Expiry of the served certificate (of the first port checked).
   returned: success
   type: str
 protocol:
-  description: The negotiated TLS version.
+  description: The negotiated TLS version (of the first port checked).
   returned: success
   type: str
 '''
@@ -113,35 +139,45 @@ def context_for(module):
     return ctx
 
 
-def probe(module):
+def probe(module, ctx, port, deadline):
     p = module.params
-    ctx = context_for(module)
     server_name = p['server_name'] or p['host']
-    deadline = time.time() + p['timeout']
     while True:
         try:
             # a listener that accepts and stays silent must not hold the task past its timeout
-            with socket.create_connection((p['host'], p['port']), timeout=max(1, min(10, deadline - time.time()))) as sock:
+            with socket.create_connection((p['host'], port), timeout=max(1, min(10, deadline - time.time()))) as sock:
                 with ctx.wrap_socket(sock, server_hostname=server_name) as tls:
                     der = tls.getpeercert(binary_form=True)
                     protocol = tls.version()
             break
         except ssl.SSLCertVerificationError as exc:
             raise KeystoreError('the certificate served on %s:%d does not verify: %s'
-                                % (p['host'], p['port'], exc.verify_message or exc.reason))
+                                % (p['host'], port, exc.verify_message or exc.reason))
         except (OSError, ssl.SSLError) as exc:
             if time.time() >= deadline:
                 raise KeystoreError('no TLS listener answered on %s:%d within %d seconds (%s)'
-                                    % (p['host'], p['port'], p['timeout'], exc))
+                                    % (p['host'], port, p['timeout'], exc))
             time.sleep(1)
     cert = certs.load_certificates(der)[0]
-    result = dict(changed=False, fingerprint_sha256=certs.fingerprint(cert), subject=certs.name_to_string(cert.subject),
+    result = dict(port=port, fingerprint_sha256=certs.fingerprint(cert), subject=certs.name_to_string(cert.subject),
                   not_after=certs.iso(certs.not_after(cert)), protocol=protocol)
     expected = (p['expected_fingerprint'] or '').replace(':', '').upper()
     if expected and expected != result['fingerprint_sha256'].replace(':', ''):
         raise KeystoreError('%s:%d serves the certificate %s (%s), not the expected %s'
-                            % (p['host'], p['port'], result['fingerprint_sha256'], result['subject'],
+                            % (p['host'], port, result['fingerprint_sha256'], result['subject'],
                                p['expected_fingerprint']))
+    return result
+
+
+def check(module):
+    p = module.params
+    if p['ports'] is not None and not p['ports']:
+        raise InvalidInputError('ports must name at least one port')
+    ctx = context_for(module)
+    deadline = time.time() + p['timeout']
+    listeners = [probe(module, ctx, port, deadline) for port in (p['ports'] or [p['port']])]
+    result = dict((k, v) for k, v in listeners[0].items() if k != 'port')
+    result.update(changed=False, listeners=listeners)
     return result
 
 
@@ -149,18 +185,21 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             host=dict(type='str', default='127.0.0.1'),
-            port=dict(type='int', required=True),
+            port=dict(type='int'),
+            ports=dict(type='list', elements='int'),
             server_name=dict(type='str'),
             expected_fingerprint=dict(type='str'),
             truststore_path=dict(type='path'),
             truststore_password=dict(type='str', no_log=True),
             timeout=dict(type='int', default=30),
         ),
+        required_one_of=[('port', 'ports')],
+        mutually_exclusive=[('port', 'ports')],
         supports_check_mode=True,
     )
     check_dependencies(module)
     try:
-        result = probe(module)
+        result = check(module)
     except KeystoreError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(**result)

@@ -404,6 +404,10 @@ CASES = [
     # ------------------------------------------------------------ si_tls_check
     ('tls-garbage-listener', 'si_tls_check', lambda c: c._listener('garbage'), r'no TLS listener answered', ()),
     ('tls-silent-listener', 'si_tls_check', lambda c: c._listener('silent'), r'no TLS listener answered', ()),
+    ('tls-ports-empty', 'si_tls_check', lambda c: dict(ports=[], timeout=1), r'ports must name at least one port', ()),
+    ('tls-ports-garbage-listener', 'si_tls_check',
+     lambda c: dict(ports=[c._listener('garbage')['port']], timeout=2),
+     r'no TLS listener answered on 127\.0\.0\.1:\d+ within 2 seconds', ()),
     ('tls-truststore-truncated', 'si_tls_check',
      lambda c: dict(port=1, truststore_path=c.file('t.jks', truncated(c.mat.jks_trust_bytes)), truststore_password=PW,
                     timeout=1), r'not a valid JKS keystore', ()),

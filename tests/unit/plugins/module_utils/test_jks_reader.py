@@ -150,7 +150,7 @@ def test_reader_refusals():
 
 
 def test_key_protection_refusals():
-    _, cert = identity('p')
+    cert = identity('p')[1]
     chain = struct.pack('>L', 1) + trusted_body(der(cert))
 
     def store_with(protected):

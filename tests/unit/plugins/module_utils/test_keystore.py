@@ -255,3 +255,50 @@ def test_keytool_store_with_separate_key_password(tmp_path, storetype):
     # keytool can still use the key with its own password
     subprocess.run(['keytool', '-certreq', '-alias', 'kt', '-keystore', path, '-storepass:env', 'KT_PW',
                     '-keypass:env', 'KT_KEYPW'], env=env_pw, check=True, capture_output=True)
+
+
+def test_open_checks_the_key_password_without_validating_the_key():
+    key, cert = identity()
+    store = Keystore('jks', password=PW)
+    store.set_key('k', key, [cert], key_password='key-secret')
+    entry = Keystore.loads(store.dumps(PW), PW).get('k')
+    with pytest.raises(WrongKeyPasswordError):
+        entry.open(PW)
+    entry.open(PW, 'key-secret')
+    assert entry.key_password == 'key-secret'
+    assert entry._key is None  # opened, not yet validated
+    assert entry.public_key().public_numbers() == key.public_key().public_numbers()
+    assert entry.unchecked_private_key().private_numbers() == key.private_numbers()
+    assert entry._key is None
+    assert entry.private_key.private_numbers() == key.private_numbers()  # validated on first use
+
+
+def test_set_key_password_changes_only_the_protection():
+    key, cert = identity()
+    store = Keystore('jks', password=PW)
+    store.set_key('k', key, [cert])
+    loaded = Keystore.loads(store.dumps(PW), PW)
+    loaded.get('k').open(PW)
+    assert loaded.set_key_password('k') is False and not loaded.modified
+    assert loaded.get('k')._key is None  # nothing changed: the key was never validated
+    assert loaded.set_key_password('k', 'key-secret') is True and loaded.modified
+    again = Keystore.loads(loaded.dumps(PW), PW)
+    with pytest.raises(WrongKeyPasswordError):
+        again.get('k').open(PW)
+    assert again.get('k').unlock('key-secret').private_numbers() == key.private_numbers()
+    assert again.get('k').chain_der == [certs.cert_to_der(cert)]
+
+
+def test_large_jks_save_is_one_join_and_reads_back():
+    """5000 trusted entries: the save joins the entries once (pyjks's own saves() copies the store per entry)."""
+    store = Keystore('jks', password=PW)
+    cert = identity()[1]
+    der = certs.cert_to_der(cert)
+    from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import TrustedEntry
+    for i in range(5000):
+        store.entries['ca-%04d' % i] = TrustedEntry('ca-%04d' % i, der=der, timestamp=0)
+    data = store.dumps(PW)
+    loaded = Keystore.loads(data, PW)
+    assert len(loaded.entries) == 5000 and loaded.get('ca-4999').der == der
+    import jks
+    assert len(jks.KeyStore.loads(data, PW).entries) == 5000  # pyjks reads it too

@@ -109,6 +109,31 @@ def value_lines(text, profile):
     return lines
 
 
+# ---------------------------------------------------------------- HTTPS ports
+
+@pytest.mark.parametrize('home, expected', [
+    pytest.param(PROJECT_HOME, [9443, 7443], id='project'),
+    pytest.param(os.path.join(SHARED_SI, 'server'), [9443, 7443], id='shared-server', marks=needs_shared),
+    pytest.param(os.path.join(SHARED_SI, 'tooling'), [9743], id='shared-tooling', marks=needs_shared),
+])
+def test_https_ports_of_real_configurations(home, expected):
+    assert sc.https_ports(deployment_of(home)) == expected
+
+
+def test_https_ports_offset_placeholders_and_odd_shapes():
+    text = (
+        'wso2.carbon:\n  ports:\n    offset: 10\n'
+        'wso2.transport.http:\n  listenerConfigurations:\n'
+        '    - {id: default, port: 9090}\n'
+        '    - {id: msf4j-https, scheme: HTTPS, port: "9443"}\n'
+        '    - {id: other, scheme: https, port: "${env:PORT}"}\n'
+        '    - just a string\n'
+        'siddhi.stores.query.api:\n  listenerConfigurations: not a list\n'
+    )
+    assert sc.https_ports(text) == [9453]
+    assert sc.https_ports('') == [] and sc.https_ports('- a list\n') == []
+
+
 # ---------------------------------------------------------------- rewiring
 
 @pytest.mark.parametrize('home, profile', HOMES)
