@@ -423,6 +423,21 @@ def module_runs(timer, host):
     return count
 
 
+def payload_builds(timer, host):
+    """(distinct modules run on ``host``, mean seconds a module's first task took over its later ones).
+
+    ansible-playbook builds a module's payload (AnsiballZ) once per run and
+    module, on the first task that uses it; the difference estimates that cost.
+    None when no module ran twice."""
+    by_action = {}
+    for t in timer['tasks']:
+        if t['hosts'].get(host) in (None, 'skipped') or t['action'].rsplit('.', 1)[-1] in CONTROLLER_ACTIONS:
+            continue
+        by_action.setdefault(t['action'], []).append((t['seconds'] or 0) / max(1, t.get('items', {}).get(host, 0)))
+    extra = [s[0] - statistics.median(s[1:]) for s in by_action.values() if len(s) > 1]
+    return len(by_action), (statistics.mean(extra) if extra else None)
+
+
 def all_tasks(timer, host):
     return sum(1 for t in timer['tasks'] if t['hosts'].get(host) not in (None, 'skipped'))
 
@@ -460,7 +475,10 @@ def run_rollout(env, results, hosts):
     for key, value in (('first', play_seconds(first)), ('rerun', play_seconds(rerun)), ('floor', play_seconds(floor)),
                        ('first_wall', wall_first), ('rerun_wall', wall_rerun), ('floor_wall', wall_floor),
                        ('first_keygen', k1), ('first_restart', r1), ('rerun_keygen', k2), ('rerun_restart', r2),
-                       ('tasks', count), ('all_tasks', all_tasks(rerun, 'si1'))):
+                       ('tasks', count), ('all_tasks', all_tasks(rerun, 'si1')),
+                       ('modules', payload_builds(rerun, 'si1')[0]), ('first_use', payload_builds(rerun, 'si1')[1]),
+                       ('floor_modules', payload_builds(floor, 'si1')[0]),
+                       ('floor_first_use', payload_builds(floor, 'si1')[1])):
         entry.setdefault(key, []).append(value)
 
 
@@ -690,6 +708,16 @@ def report(results, config, args, info, started, finished, loads):
     w('or loop item that runs a module, gather_facts included). The rerun\'s controller-only tasks (set_fact,')
     w('assert, include_tasks, ...; the number in brackets counts them too) are not in the floor, so they')
     w('count against the rollout.')
+    builds = [(h, e) for h, e in sorted(s4.items(), key=lambda kv: int(kv[0])) if e.get('modules')]
+    if builds:
+        h, e = builds[0]
+        first_use = [x for x in e.get('first_use', []) if x is not None]
+        floor_first_use = [x for x in e.get('floor_first_use', []) if x is not None]
+        w('Each run builds a module\'s payload once, on its first task: at %s host%s, the rerun runs %d distinct modules'
+          % (h, '' if h == '1' else 's', int(median(e['modules']))) + ' (the floor %d: gather_facts and stat), and a module\'s'
+          % int(median(e['floor_modules'])) + ' first task took %s s more than its later ones (the floor\'s first stat %s s'
+          % (fmt(median(first_use)) if first_use else '?', fmt(median(floor_first_use)) if floor_first_use else '?')
+          + ' more). With more hosts in the batch that cost is shared.')
     w('demo/fleet.py lays out the SI homes with Java TLS listeners standing in for SI; "restart" is')
     w('the handler that restarts them and the TLS proof that waits for them (`%s`).' % '`, `'.join(RESTART_TASKS[:1] + RESTART_TASKS[2:]))
     w('')
