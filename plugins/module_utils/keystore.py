@@ -360,7 +360,7 @@ class Keystore(object):
         certs.check_key_matches(private_key, chain[0])
         current = self.entries.get(alias)
         if (current is not None and current.kind == 'private_key' and not current.locked
-                and certs.public_keys_equal(current.private_key, private_key)
+                and certs.public_keys_equal(current.public_key(), private_key)
                 and current.chain_der == [certs.cert_to_der(c) for c in chain]
                 and (current.key_password or self.password) == (key_password or self.password)):
             return False
