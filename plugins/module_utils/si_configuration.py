@@ -658,9 +658,10 @@ def _create_rest(doc, location, node, depth, wanted):
 
 
 class DeploymentPlan(object):
-    def __init__(self, before, after, changes, profile, missing):
+    def __init__(self, before, after, changes, profile, missing, after_data=None):
         self.before = before
         self.after = after
+        self.after_data = after_data  # ``after`` loaded as plain YAML data
         self.changes = changes
         self.profile = profile
         self.missing = missing
@@ -716,17 +717,17 @@ def plan_deployment(text, settings, si_home, ssl_configs=False, siddhi_http=Fals
                 break
         if keys_changed:
             changes.append(Change(loc.label, what, keys_changed))
-    check_result(text, new_text, settings, si_home, optional, what)
-    return DeploymentPlan(text, new_text, changes, profile, missing)
+    after_data = check_result(text, new_text, settings, si_home, optional, what)
+    return DeploymentPlan(text, new_text, changes, profile, missing, after_data)
 
 
 def check_result(before, after, settings, si_home, optional, what):
     """The new text must parse, hold exactly the wanted values at every location, and
-    add no top-level key other than the optional blocks."""
+    add no top-level key other than the optional blocks. Returns the new text loaded as data."""
     try:
         new = DeploymentConfig.parse(after, what)
         old = DeploymentConfig.parse(before, what)
-        yaml.load(after, Loader=SAFE_LOADER)
+        data = yaml.load(after, Loader=SAFE_LOADER)
     except (ConfigError, yaml.YAMLError) as exc:  # pragma: no cover - a bug guard
         raise ConfigError('the changed %s would not parse; nothing was changed' % what) from exc
     added = set(new.top_keys()) - set(old.top_keys())
@@ -743,6 +744,7 @@ def check_result(before, after, settings, si_home, optional, what):
             if pair is None or not is_string_scalar(pair[1]) or pair[1].value != want:  # pragma: no cover
                 raise ConfigError('the changed %s would not hold the wanted %s > %s; nothing was changed'
                                   % (what, loc.label, key))
+    return data
 
 
 # ---------------------------------------------------------------- the launcher (carbon.sh)
@@ -977,9 +979,9 @@ class StoreOpener(object):
 HTTPS_LISTENER_SECTIONS = ('wso2.transport.http', 'siddhi.stores.query.api')
 
 
-def https_ports(text):
-    """The HTTPS listener ports of a deployment.yaml text, with SI's port offset
-    (``wso2.carbon > ports.offset``) added; ports written as placeholders are left out."""
+def https_ports(doc):
+    """The HTTPS listener ports of a deployment.yaml loaded as data (``DeploymentPlan.after_data``),
+    with SI's port offset (``wso2.carbon > ports.offset``) added; ports written as placeholders are left out."""
     def number(value):
         if isinstance(value, bool):
             return None
@@ -991,7 +993,7 @@ def https_ports(text):
     def mapping(value):
         return value if isinstance(value, dict) else {}
 
-    doc = mapping(yaml.load(text, Loader=SAFE_LOADER))
+    doc = mapping(doc)
     offset = number(mapping(mapping(doc.get('wso2.carbon')).get('ports')).get('offset')) or 0
     ports = []
     for section in HTTPS_LISTENER_SECTIONS:

@@ -481,7 +481,7 @@ def present(module, paths, text, secrets_path):
         validate(module, paths, plan.after, settings, vault, secrets_after, secrets_path)
 
     result = dict(changed=bool(changes), changed_locations=changes, profile=plan.profile,
-                  https_ports=sc.https_ports(plan.after))
+                  https_ports=sc.https_ports(plan.after_data))
     if p['passwords_as'] == 'secure_vault':
         result['secret_aliases'] = dict((role, sc.SECRET_ALIASES[role]) for role in sc.PASSWORD_ROLES
                                         if settings.get(role) is not None)

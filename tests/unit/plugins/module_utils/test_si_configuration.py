@@ -117,7 +117,9 @@ def value_lines(text, profile):
     pytest.param(os.path.join(SHARED_SI, 'tooling'), [9743], id='shared-tooling', marks=needs_shared),
 ])
 def test_https_ports_of_real_configurations(home, expected):
-    assert sc.https_ports(deployment_of(home)) == expected
+    assert sc.https_ports(yaml.safe_load(deployment_of(home))) == expected
+    # as si_config gets them: from the plan's own load of the rewired text
+    assert sc.https_ports(sc.plan_deployment(deployment_of(home), settings('/opt/si'), '/opt/si').after_data) == expected
 
 
 def test_https_ports_offset_placeholders_and_odd_shapes():
@@ -130,8 +132,8 @@ def test_https_ports_offset_placeholders_and_odd_shapes():
         '    - just a string\n'
         'siddhi.stores.query.api:\n  listenerConfigurations: not a list\n'
     )
-    assert sc.https_ports(text) == [9453]
-    assert sc.https_ports('') == [] and sc.https_ports('- a list\n') == []
+    assert sc.https_ports(yaml.safe_load(text)) == [9453]
+    assert sc.https_ports(None) == [] and sc.https_ports(['a list']) == []
 
 
 # ---------------------------------------------------------------- rewiring
