@@ -471,14 +471,15 @@ def run_rollout(env, results, hosts):
 
     k1, r1 = split(first)
     k2, r2 = split(rerun)
+    modules, first_use = payload_builds(rerun, 'si1')
+    floor_modules, floor_first_use = payload_builds(floor, 'si1')
     entry = results.setdefault('s4', {}).setdefault(str(hosts), {})
     for key, value in (('first', play_seconds(first)), ('rerun', play_seconds(rerun)), ('floor', play_seconds(floor)),
                        ('first_wall', wall_first), ('rerun_wall', wall_rerun), ('floor_wall', wall_floor),
                        ('first_keygen', k1), ('first_restart', r1), ('rerun_keygen', k2), ('rerun_restart', r2),
                        ('tasks', count), ('all_tasks', all_tasks(rerun, 'si1')),
-                       ('modules', payload_builds(rerun, 'si1')[0]), ('first_use', payload_builds(rerun, 'si1')[1]),
-                       ('floor_modules', payload_builds(floor, 'si1')[0]),
-                       ('floor_first_use', payload_builds(floor, 'si1')[1])):
+                       ('modules', modules), ('first_use', first_use),
+                       ('floor_modules', floor_modules), ('floor_first_use', floor_first_use)):
         entry.setdefault(key, []).append(value)
 
 
