@@ -47,6 +47,7 @@ MINIMUM_PYYAML_VERSION = '5.1'
 DEFAULT_PASSWORD = 'wso2carbon'
 SHIPPED_STORE_FILES = ('wso2carbon.jks', 'client-truststore.jks', 'securevault.jks')
 STR_TAG = 'tag:yaml.org,2002:str'
+BOM = '\ufeff'
 
 # The aliases si_config chooses for the store passwords under passwords_as=secure_vault.
 SECRET_ALIASES = {
@@ -307,6 +308,9 @@ class DeploymentConfig(object):
                 data = data.decode('utf-8')
             except UnicodeDecodeError as exc:
                 raise ConfigError('%s is not UTF-8 text' % what) from exc
+        # a byte order mark (SnakeYAML reads it): libyaml's marks do not count it, so the
+        # document is the text after it; plan_deployment() puts it back
+        data = data[1:] if data.startswith(BOM) else data
         try:
             root = yaml.compose(data, Loader=SAFE_LOADER)
         except yaml.YAMLError as exc:
@@ -377,7 +381,7 @@ class DeploymentConfig(object):
             chain.append(node)
         if not isinstance(node, MappingNode):
             raise ConfigError('%s: %s is not a mapping' % (self.what, location.label))
-        if node.flow_style:
+        if node.flow_style and not location.optional:  # an optional block in flow style is rewritten in block style
             raise ConfigError('%s: %s is written in flow style ({...}); this module edits block style only'
                               % (self.what, location.label))
         return node, len(location.steps), chain
@@ -415,6 +419,24 @@ class DeploymentConfig(object):
 
     def sec_aliases(self):
         return sorted(set(re.findall(r'\$\{sec:([^}]*)\}', self.text)))
+
+    @property
+    def newline(self):
+        """The file's line ending (that of its first line), for the lines added to it."""
+        nl = self.text.find('\n')
+        return '\r\n' if nl > 0 and self.text[nl - 1] == '\r' else '\n'
+
+    def document_end(self):
+        """Index where lines appended to the document go: before a document end (...) or
+        a next document start (---) marker after the root, else the end of the text."""
+        line = self.last_line(self.root) + 1
+        index = self.line_start(line)
+        while index < len(self.text):
+            if re.match(r'(\.\.\.|---)([ \t\r\n]|$)', self.text[index:index + 4]):
+                return index
+            nl = self.text.find('\n', index)
+            index = len(self.text) if nl < 0 else nl + 1
+        return len(self.text)
 
     # ------------------------------------------------------------ geometry
 
@@ -580,12 +602,12 @@ def _merge_pairs(base, extra):
 
 
 def _insert_at_line(doc, line, lines):
-    """Edit that inserts ``lines`` after 0-based ``line``."""
+    """Edit that inserts ``lines`` after 0-based ``line``, with the file's line ending."""
     index = doc.line_start(line + 1)
     prefix = ''
     if index == len(doc.text) and doc.text and not doc.text.endswith('\n'):
-        prefix = '\n'
-    return (index, index, prefix + ''.join(l + '\n' for l in lines))
+        prefix = doc.newline
+    return (index, index, prefix + ''.join(l + doc.newline for l in lines))
 
 
 def plan_location(doc, location, settings, si_home):
@@ -606,6 +628,9 @@ def plan_location(doc, location, settings, si_home):
             wanted.append((key, role, text))
     if not wanted:
         return [], [], True
+    flow = [n for n in chain[1:] if n.flow_style]
+    if location.optional and flow:
+        return _unflow(doc, location, chain, flow[0], node, depth, wanted)
     if depth < len(location.steps):
         if not location.optional:
             raise ConfigError('%s lacks %s; this module does not invent SI\'s structure' % (doc.what, location.label))
@@ -644,9 +669,9 @@ def _create_rest(doc, location, node, depth, wanted):
     if depth == 0:
         lines = render_lines(_template(rest, leaf), 0)
         header = ['', '# Added by wso2si.keystores.si_config']
-        index = len(doc.text)
-        prefix = '' if doc.text.endswith('\n') or not doc.text else '\n'
-        return [(index, index, prefix + ''.join(l + '\n' for l in header + lines))]
+        index = doc.document_end()
+        prefix = '' if doc.text[:index].endswith('\n') or not index else doc.newline
+        return [(index, index, prefix + ''.join(l + doc.newline for l in header + lines))]
     if isinstance(node, SequenceNode):
         # rest starts with the select step: append one item to the list
         column = doc.dash_column(node) if node.value else node.start_mark.column
@@ -655,6 +680,74 @@ def _create_rest(doc, location, node, depth, wanted):
         indent = node.value[0][0].start_mark.column if node.value else node.start_mark.column
         return [_insert_at_line(doc, doc.last_line(node), render_lines(_template(rest, leaf), indent))]
     raise ConfigError('%s: cannot add %s below a single value' % (doc.what, location.label))
+
+
+def _unflow(doc, location, chain, flow, node, depth, wanted):
+    """The edit that rewrites ``flow`` (the outermost flow collection, e.g. ``siddhi:
+    {extensions: []}``, on the way to an optional location) in block style, with the
+    missing part of the location merged in. Returns plan_location()'s triple."""
+    if depth == len(location.steps):
+        current = [doc.get(node, key, location.label) for key, dummy, dummy2 in wanted]
+        if all(pair is not None and is_string_scalar(pair[1]) and pair[1].value == text
+               for pair, (dummy, dummy2, text) in zip(current, wanted)):
+            return [], [], True
+    leaf = [(key, _new_scalar(text, role, key, location)) for key, role, text in wanted]
+    extra = leaf if depth == len(location.steps) else _template(location.steps[depth:], leaf)
+    if not isinstance(node, (MappingNode, SequenceNode)) or isinstance(extra, Seq) != isinstance(node, SequenceNode):
+        raise ConfigError('%s: cannot add %s below a single value' % (doc.what, location.label))
+    parent = chain[chain.index(flow) - 1]
+    if isinstance(parent, MappingNode):
+        key = [k for k, v in parent.value if v is flow][0]
+        indent = key.start_mark.column + 2
+    else:
+        indent = flow.start_mark.column
+    what = '%s: %s, written in flow style,' % (doc.what, location.label)
+    old = _block_of(doc, flow, None, None, what)
+    new = _block_of(doc, flow, node, extra, what)
+    if isinstance(old, list) and yaml.load(_yaml_value(old, indent, '\n'), Loader=SAFE_LOADER) != \
+            yaml.load('k: ' + doc.text[flow.start_mark.index:flow.end_mark.index], Loader=SAFE_LOADER):
+        raise ConfigError('%s cannot be rewritten in block style by this module; write it in block style first'
+                          % what)
+    # the collection leaves its line (a comment after it stays there); its block lines follow
+    start = flow.start_mark.index
+    while start > 0 and doc.text[start - 1] in ' \t':
+        start -= 1
+    return [(start, flow.end_mark.index, ''), _insert_at_line(doc, flow.end_mark.line, render_lines(new, indent))], \
+        [w[0] for w in wanted], False
+
+
+def _yaml_value(obj, indent, newline):
+    """``obj`` (from _block_of) as the block-style value of a key ``k``."""
+    return newline.join(['k:'] + render_lines(obj, indent))
+
+
+def _block_of(doc, node, target, extra, what):
+    """The structure render_lines() writes for ``node`` (a flow collection), its scalars as
+    written; ``extra`` is merged into ``target``. An empty collection stays ``{}``/``[]``."""
+    if isinstance(node, MappingNode):
+        pairs = []
+        for key, value in node.value:
+            if not isinstance(key, ScalarNode):
+                raise ConfigError('%s has a key that is not a single value' % what)
+            pairs.append((doc.text[key.start_mark.index:key.end_mark.index], _block_of(doc, value, target, extra, what)))
+        if node is target:
+            names = [k for k, dummy in pairs]
+            for key, value in extra:
+                if key in names and not isinstance(value, list):
+                    pairs[names.index(key)] = (key, value)
+                else:
+                    pairs = _merge_pairs(pairs, [(key, value)])
+        return pairs or '{}'
+    if isinstance(node, SequenceNode):
+        items = Seq(_block_of(doc, item, target, extra, what) for item in node.value)
+        if node is target:
+            items.extend(extra)
+        if any(not isinstance(item, list) for item in items):
+            raise ConfigError('%s has a list item that is a single value' % what)
+        return items or '[]'
+    if node.start_mark.line != node.end_mark.line:
+        raise ConfigError('%s has a value over several lines; write it in block style first' % what)
+    return doc.text[node.start_mark.index:node.end_mark.index]
 
 
 class DeploymentPlan(object):
@@ -688,6 +781,7 @@ def plan_deployment(text, settings, si_home, ssl_configs=False, siddhi_http=Fals
     *_path roles, Password objects for *_password roles, a string for vault_alias.
     Raises ConfigError (nothing written) for anything it cannot do exactly."""
     doc = DeploymentConfig.parse(text, what)
+    bom = BOM if text.startswith(BOM) else ''
     profile = doc.profile()
     missing = missing_locations(doc, profile)
     if missing:
@@ -717,6 +811,7 @@ def plan_deployment(text, settings, si_home, ssl_configs=False, siddhi_http=Fals
                 break
         if keys_changed:
             changes.append(Change(loc.label, what, keys_changed))
+    new_text = bom + new_text
     after_data = check_result(text, new_text, settings, si_home, optional, what)
     return DeploymentPlan(text, new_text, changes, profile, missing, after_data)
 
