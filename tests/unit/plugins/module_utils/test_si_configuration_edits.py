@@ -17,6 +17,7 @@ import subprocess
 
 import pytest
 import yaml
+from hypothesis import given, settings as hsettings, strategies as st
 
 from ansible_collections.wso2si.keystores.plugins.module_utils import si_configuration as sc
 from ansible_collections.wso2si.keystores.plugins.module_utils.errors import ConfigError
@@ -295,3 +296,53 @@ def test_crlf_with_bom_and_markers():
     assert after.startswith('\ufeff---\r\n') and after.endswith('...\r\n')
     assert '\n' not in after.replace('\r\n', '')
     assert loaded(after)['ssl.configs']['trustStorePassword'] == TS_PW
+
+
+# ---------------------------------------------------------------- the reader against the shell itself
+
+def _spellings(value, style):
+    """Source pieces that make the shell read ``value`` in ``style`` (each piece one character
+    or one escape, so a continuation between pieces never splits an escape)."""
+    if style == "'":
+        return ["'"] + list(value) + ["'"]
+    if style == '"':
+        return ['"'] + [('\\' + c if c in '\\"$`' else c) for c in value] + ['"']
+    return [('\\' + c if not c.isalnum() and c not in '/._-+=:,@%' else c) for c in value] or ['""']
+
+
+@given(data=st.data())
+@hsettings(max_examples=60, deadline=None, database=None, derandomize=True)
+def test_reader_agrees_with_sh(tmp_path_factory, data):
+    """Differential: values spelt with random quoting, escapes and backslash-newline
+    continuations at random places are read by read_launcher() exactly as /bin/sh passes them."""
+    home = str(tmp_path_factory.mktemp('si'))
+    text = fixture_launcher()
+    for line in (KS_LINE, KSP_LINE, TS_LINE, TSP_LINE):
+        head = line[:line.index('=') + 1]
+        value = data.draw(st.text(alphabet='ab9 /$"\'\\`#*;&|(){}=~-', max_size=12))
+        style = data.draw(st.sampled_from(["'", '"', None]))
+        if style == "'" and "'" in value:
+            style = '"'
+        pieces = _spellings(value, style)
+        for dummy in range(data.draw(st.integers(0, 3))):
+            at = data.draw(st.integers(0, len(pieces)))
+            pieces.insert(at, '\\\n')
+        text = text.replace(line, head + ''.join(pieces) + ' \\\n')
+    path = os.path.join(home, LAUNCHER)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, 'w') as f:
+        f.write(text)
+    java = os.path.join(home, 'fake-java')
+    with open(java, 'w') as f:
+        f.write('#!/bin/sh\nfor a in "$@"; do printf "%s\\0" "$a"; done\n')
+    os.chmod(java, stat.S_IRWXU)
+    out = subprocess.run(['/bin/sh', path], env={'PATH': '/usr/bin:/bin', 'JAVACMD': java, 'CARBON_HOME': home},
+                         stdout=subprocess.PIPE, timeout=30, check=True).stdout.decode('utf-8')
+    passed = {}
+    for arg in out.split('\0'):
+        for prop, dummy in sc.LAUNCHER_PROPS:
+            if arg.startswith('-Djavax.net.ssl.%s=' % prop):
+                passed[prop] = arg.split('=', 1)[1]
+    assert sc.read_launcher(text, 'carbon.sh').values(home) == passed
+    after = sc.plan_launcher(text, settings(home), home)[0]
+    assert sc.read_launcher(after, 'carbon.sh').values(home) == expected_props(home)
