@@ -25,9 +25,9 @@ description:
   - Nothing else changes. The file is edited line by line, guided by its YAML structure, so comments, blank
     lines, key order, quoting and each location's placeholder style (C(${carbon.home}) or
     C(${sys:carbon.home})) stay as they were. A top-level C(transports) or C(securevault) key is never added.
-  - A byte order mark, CRLF line endings and document markers (C(---), C(...)) are kept, and added lines take the
+  - "A byte order mark, CRLF line endings and document markers (C(---), C(...)) are kept, and added lines take the
     file's line ending. An optional block reached through a flow collection (for example C(siddhi: {extensions: []}))
-    is written by rewriting that collection in block style.
+    is written by rewriting that collection in block style."
   - A store under O(si_home) is written relative to the placeholder its location already uses; a store elsewhere
     is written as an absolute path. Literal passwords are written quoted, so YAML keeps them strings.
   - O(state=audit) changes nothing and reports every reference that still points at the shipped defaults.
