@@ -47,6 +47,7 @@ MINIMUM_PYYAML_VERSION = '5.1'
 DEFAULT_PASSWORD = 'wso2carbon'
 SHIPPED_STORE_FILES = ('wso2carbon.jks', 'client-truststore.jks', 'securevault.jks')
 STR_TAG = 'tag:yaml.org,2002:str'
+BOM = '\ufeff'
 
 # The aliases si_config chooses for the store passwords under passwords_as=secure_vault.
 SECRET_ALIASES = {
@@ -307,6 +308,9 @@ class DeploymentConfig(object):
                 data = data.decode('utf-8')
             except UnicodeDecodeError as exc:
                 raise ConfigError('%s is not UTF-8 text' % what) from exc
+        # a byte order mark (SnakeYAML reads it): libyaml's marks do not count it, so the
+        # document is the text after it; plan_deployment() puts it back
+        data = data[1:] if data.startswith(BOM) else data
         try:
             root = yaml.compose(data, Loader=SAFE_LOADER)
         except yaml.YAMLError as exc:
@@ -377,7 +381,7 @@ class DeploymentConfig(object):
             chain.append(node)
         if not isinstance(node, MappingNode):
             raise ConfigError('%s: %s is not a mapping' % (self.what, location.label))
-        if node.flow_style:
+        if node.flow_style and not location.optional:  # an optional block in flow style is rewritten in block style
             raise ConfigError('%s: %s is written in flow style ({...}); this module edits block style only'
                               % (self.what, location.label))
         return node, len(location.steps), chain
@@ -415,6 +419,24 @@ class DeploymentConfig(object):
 
     def sec_aliases(self):
         return sorted(set(re.findall(r'\$\{sec:([^}]*)\}', self.text)))
+
+    @property
+    def newline(self):
+        """The file's line ending (that of its first line), for the lines added to it."""
+        nl = self.text.find('\n')
+        return '\r\n' if nl > 0 and self.text[nl - 1] == '\r' else '\n'
+
+    def document_end(self):
+        """Index where lines appended to the document go: before a document end (...) or
+        a next document start (---) marker after the root, else the end of the text."""
+        line = self.last_line(self.root) + 1
+        index = self.line_start(line)
+        while index < len(self.text):
+            if re.match(r'(\.\.\.|---)([ \t\r\n]|$)', self.text[index:index + 4]):
+                return index
+            nl = self.text.find('\n', index)
+            index = len(self.text) if nl < 0 else nl + 1
+        return len(self.text)
 
     # ------------------------------------------------------------ geometry
 
@@ -580,12 +602,12 @@ def _merge_pairs(base, extra):
 
 
 def _insert_at_line(doc, line, lines):
-    """Edit that inserts ``lines`` after 0-based ``line``."""
+    """Edit that inserts ``lines`` after 0-based ``line``, with the file's line ending."""
     index = doc.line_start(line + 1)
     prefix = ''
     if index == len(doc.text) and doc.text and not doc.text.endswith('\n'):
-        prefix = '\n'
-    return (index, index, prefix + ''.join(l + '\n' for l in lines))
+        prefix = doc.newline
+    return (index, index, prefix + ''.join(l + doc.newline for l in lines))
 
 
 def plan_location(doc, location, settings, si_home):
@@ -606,6 +628,9 @@ def plan_location(doc, location, settings, si_home):
             wanted.append((key, role, text))
     if not wanted:
         return [], [], True
+    flow = [n for n in chain[1:] if n.flow_style]
+    if location.optional and flow:
+        return _unflow(doc, location, chain, flow[0], node, depth, wanted)
     if depth < len(location.steps):
         if not location.optional:
             raise ConfigError('%s lacks %s; this module does not invent SI\'s structure' % (doc.what, location.label))
@@ -644,9 +669,9 @@ def _create_rest(doc, location, node, depth, wanted):
     if depth == 0:
         lines = render_lines(_template(rest, leaf), 0)
         header = ['', '# Added by wso2si.keystores.si_config']
-        index = len(doc.text)
-        prefix = '' if doc.text.endswith('\n') or not doc.text else '\n'
-        return [(index, index, prefix + ''.join(l + '\n' for l in header + lines))]
+        index = doc.document_end()
+        prefix = '' if doc.text[:index].endswith('\n') or not index else doc.newline
+        return [(index, index, prefix + ''.join(l + doc.newline for l in header + lines))]
     if isinstance(node, SequenceNode):
         # rest starts with the select step: append one item to the list
         column = doc.dash_column(node) if node.value else node.start_mark.column
@@ -655,6 +680,74 @@ def _create_rest(doc, location, node, depth, wanted):
         indent = node.value[0][0].start_mark.column if node.value else node.start_mark.column
         return [_insert_at_line(doc, doc.last_line(node), render_lines(_template(rest, leaf), indent))]
     raise ConfigError('%s: cannot add %s below a single value' % (doc.what, location.label))
+
+
+def _unflow(doc, location, chain, flow, node, depth, wanted):
+    """The edit that rewrites ``flow`` (the outermost flow collection, e.g. ``siddhi:
+    {extensions: []}``, on the way to an optional location) in block style, with the
+    missing part of the location merged in. Returns plan_location()'s triple."""
+    if depth == len(location.steps):
+        current = [doc.get(node, key, location.label) for key, dummy, dummy2 in wanted]
+        if all(pair is not None and is_string_scalar(pair[1]) and pair[1].value == text
+               for pair, (dummy, dummy2, text) in zip(current, wanted)):
+            return [], [], True
+    leaf = [(key, _new_scalar(text, role, key, location)) for key, role, text in wanted]
+    extra = leaf if depth == len(location.steps) else _template(location.steps[depth:], leaf)
+    if not isinstance(node, (MappingNode, SequenceNode)) or isinstance(extra, Seq) != isinstance(node, SequenceNode):
+        raise ConfigError('%s: cannot add %s below a single value' % (doc.what, location.label))
+    parent = chain[chain.index(flow) - 1]
+    if isinstance(parent, MappingNode):
+        key = [k for k, v in parent.value if v is flow][0]
+        indent = key.start_mark.column + 2
+    else:
+        indent = flow.start_mark.column
+    what = '%s: %s, written in flow style,' % (doc.what, location.label)
+    old = _block_of(doc, flow, None, None, what)
+    new = _block_of(doc, flow, node, extra, what)
+    if isinstance(old, list) and yaml.load(_yaml_value(old, indent, '\n'), Loader=SAFE_LOADER) != \
+            yaml.load('k: ' + doc.text[flow.start_mark.index:flow.end_mark.index], Loader=SAFE_LOADER):
+        raise ConfigError('%s cannot be rewritten in block style by this module; write it in block style first'
+                          % what)
+    # the collection leaves its line (a comment after it stays there); its block lines follow
+    start = flow.start_mark.index
+    while start > 0 and doc.text[start - 1] in ' \t':
+        start -= 1
+    return [(start, flow.end_mark.index, ''), _insert_at_line(doc, flow.end_mark.line, render_lines(new, indent))], \
+        [w[0] for w in wanted], False
+
+
+def _yaml_value(obj, indent, newline):
+    """``obj`` (from _block_of) as the block-style value of a key ``k``."""
+    return newline.join(['k:'] + render_lines(obj, indent))
+
+
+def _block_of(doc, node, target, extra, what):
+    """The structure render_lines() writes for ``node`` (a flow collection), its scalars as
+    written; ``extra`` is merged into ``target``. An empty collection stays ``{}``/``[]``."""
+    if isinstance(node, MappingNode):
+        pairs = []
+        for key, value in node.value:
+            if not isinstance(key, ScalarNode):
+                raise ConfigError('%s has a key that is not a single value' % what)
+            pairs.append((doc.text[key.start_mark.index:key.end_mark.index], _block_of(doc, value, target, extra, what)))
+        if node is target:
+            names = [k for k, dummy in pairs]
+            for key, value in extra:
+                if key in names and not isinstance(value, list):
+                    pairs[names.index(key)] = (key, value)
+                else:
+                    pairs = _merge_pairs(pairs, [(key, value)])
+        return pairs or '{}'
+    if isinstance(node, SequenceNode):
+        items = Seq(_block_of(doc, item, target, extra, what) for item in node.value)
+        if node is target:
+            items.extend(extra)
+        if any(not isinstance(item, list) for item in items):
+            raise ConfigError('%s has a list item that is a single value' % what)
+        return items or '[]'
+    if node.start_mark.line != node.end_mark.line:
+        raise ConfigError('%s has a value over several lines; write it in block style first' % what)
+    return doc.text[node.start_mark.index:node.end_mark.index]
 
 
 class DeploymentPlan(object):
@@ -688,6 +781,7 @@ def plan_deployment(text, settings, si_home, ssl_configs=False, siddhi_http=Fals
     *_path roles, Password objects for *_password roles, a string for vault_alias.
     Raises ConfigError (nothing written) for anything it cannot do exactly."""
     doc = DeploymentConfig.parse(text, what)
+    bom = BOM if text.startswith(BOM) else ''
     profile = doc.profile()
     missing = missing_locations(doc, profile)
     if missing:
@@ -717,6 +811,7 @@ def plan_deployment(text, settings, si_home, ssl_configs=False, siddhi_http=Fals
                 break
         if keys_changed:
             changes.append(Change(loc.label, what, keys_changed))
+    new_text = bom + new_text
     after_data = check_result(text, new_text, settings, si_home, optional, what)
     return DeploymentPlan(text, new_text, changes, profile, missing, after_data)
 
@@ -755,14 +850,222 @@ def _sh_escape(text):
 
 def _sh_unquote(raw, si_home=None):
     """The value of a shell word as carbon.sh writes them ("...", '...' or bare)."""
-    raw = raw.strip()
-    if len(raw) >= 2 and raw[0] == raw[-1] == "'":
-        return raw[1:-1]
-    if len(raw) >= 2 and raw[0] == raw[-1] == '"':
-        raw = raw[1:-1]
-    if si_home is not None:
-        raw = re.sub(r'(?<!\\)\$\{?CARBON_HOME\}?', lambda m: si_home.rstrip('/'), raw)
-    return re.sub(r'\\([\\"$`])', r'\1', raw)
+    words = _sh_words(raw.strip())
+    if len(words) != 1:
+        return raw.strip()
+    return _sh_value(words[0].pieces, si_home)
+
+
+# The shell's word boundaries and quoting, as far as carbon.sh needs them (POSIX sh):
+# backslash-newline joins lines (outside single quotes), '...' is literal, "..." keeps
+# $-expansions, backslash escapes; # at the start of a word starts a comment; here-documents
+# are skipped. A word is a list of pieces (kind, text, start, end, context): kind 'lit' (one
+# character the word holds) or 'exp' (an expansion, text as written); context 'bare', 'dq', 'sq'.
+_SH_BLANK = ' \t\n'
+_SH_OPERATOR = ';&|()<>'
+_SH_CARBON_HOME = ('$CARBON_HOME', '${CARBON_HOME}')
+
+
+class _ShWord(object):
+    def __init__(self, start):
+        self.start = start
+        self.end = start
+        self.pieces = []
+        self.unsure = False  # a construct only some shells read the same way ($'...', $"...")
+
+
+def _sh_skip_quoted(text, i, close):
+    """Index after the ``close`` character that ends a $(...), ${...} or `...` started before i."""
+    depth = 1
+    opener = {')': '(', '}': '{'}.get(close)
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c == '\\':
+            i += 2
+            continue
+        if close != '`' and c == "'":
+            end = text.find("'", i + 1)
+            i = n if end < 0 else end + 1
+            continue
+        if c == opener:
+            depth += 1
+        elif c == close:
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    raise ConfigError('an expansion is not closed')
+
+
+def _sh_expansion(text, i):
+    """(end, unsure) of the $-construct at ``i``, or None when the $ is a literal character."""
+    nxt = text[i + 1:i + 2]
+    if nxt == '{':
+        return _sh_skip_quoted(text, i + 2, '}'), False
+    if nxt == '(':
+        return _sh_skip_quoted(text, i + 2, ')'), False
+    m = re.compile(r'[A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-]').match(text, i + 1)
+    if m:
+        return m.end(), False
+    if nxt in ("'", '"'):
+        return None, True
+    return None, False
+
+
+def _sh_heredoc_delimiters(text, i):
+    """Delimiters of the here-documents the operator ``<<`` at ``i`` starts (one)."""
+    m = re.compile(r'<<(-?)[ \t]*(\\?)(["\']?)([A-Za-z0-9_.-]+)\3').match(text, i)
+    if not m:
+        return None, i + 2
+    return (m.group(4), bool(m.group(1))), m.end()
+
+
+def _sh_words(text):
+    """The words of ``text`` as the shell splits them (see above). Raises ConfigError for an
+    unterminated quote or expansion."""
+    words = []
+    heredocs = []
+    i, n = 0, len(text)
+    word = None
+    while i <= n:
+        c = text[i] if i < n else ''
+        if word is None:
+            if c == '':
+                break
+            if c == '\\' and text[i + 1:i + 2] == '\n':
+                i += 2
+                continue
+            if c == '\n' and heredocs:
+                i = _sh_skip_heredocs(text, i + 1, heredocs)
+                heredocs = []
+                continue
+            if c in _SH_BLANK:
+                i += 1
+                continue
+            if c == '#':
+                nl = text.find('\n', i)
+                i = n if nl < 0 else nl
+                continue
+            if text.startswith('<<', i):
+                delimiter, i = _sh_heredoc_delimiters(text, i)
+                if delimiter:
+                    heredocs.append(delimiter)
+                continue
+            if c in _SH_OPERATOR:
+                i += 1
+                continue
+            word = _ShWord(i)
+        if c == '' or c in _SH_BLANK or c in _SH_OPERATOR:
+            word.end = i
+            words.append(word)
+            word = None
+            continue
+        if c == '\\':
+            if text[i + 1:i + 2] == '\n':
+                i += 2
+            elif i + 1 < n:
+                word.pieces.append(('lit', text[i + 1], i, i + 2, 'bare'))
+                i += 2
+            else:
+                word.pieces.append(('lit', c, i, i + 1, 'bare'))
+                i += 1
+        elif c == "'":
+            end = text.find("'", i + 1)
+            if end < 0:
+                raise ConfigError('a single quote is not closed')
+            for k in range(i + 1, end):
+                word.pieces.append(('lit', text[k], k, k + 1, 'sq'))
+            word.pieces.append(('quote', "'", end, end + 1, 'sq'))
+            i = end + 1
+        elif c == '"':
+            i = _sh_double_quoted(text, i + 1, word)
+        elif c in '$`':
+            i = _sh_expansion_piece(text, i, word, 'bare')
+        else:
+            word.pieces.append(('lit', c, i, i + 1, 'bare'))
+            i += 1
+    return words
+
+
+def _sh_skip_heredocs(text, i, heredocs):
+    for delimiter, strip_tabs in heredocs:
+        while i < len(text):
+            nl = text.find('\n', i)
+            line = text[i:] if nl < 0 else text[i:nl]
+            i = len(text) if nl < 0 else nl + 1
+            if (line.lstrip('\t') if strip_tabs else line) == delimiter:
+                break
+    return i
+
+
+def _sh_expansion_piece(text, i, word, context):
+    if text[i] == '`':
+        end = _sh_skip_quoted(text, i + 1, '`')
+    else:
+        end, unsure = _sh_expansion(text, i)
+        word.unsure = word.unsure or unsure
+        if end is None:
+            word.pieces.append(('lit', '$', i, i + 1, context))
+            return i + 1
+    word.pieces.append(('exp', text[i:end], i, end, context))
+    return end
+
+
+def _sh_double_quoted(text, i, word):
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c == '"':
+            word.pieces.append(('quote', '"', i, i + 1, 'dq'))
+            return i + 1
+        if c == '\\' and i + 1 < n and text[i + 1] == '\n':
+            i += 2
+        elif c == '\\' and i + 1 < n and text[i + 1] in '$`"\\':
+            word.pieces.append(('lit', text[i + 1], i, i + 2, 'dq'))
+            i += 2
+        elif c in '$`':
+            i = _sh_expansion_piece(text, i, word, 'dq')
+        else:
+            word.pieces.append(('lit', c, i, i + 1, 'dq'))
+            i += 1
+    raise ConfigError('a double quote is not closed')
+
+
+def _sh_value(pieces, si_home=None):
+    """The text the pieces give the program: $CARBON_HOME replaced by si_home when given,
+    any other expansion left as written."""
+    out = []
+    for kind, text, dummy, dummy2, dummy3 in pieces:
+        if kind == 'lit':
+            out.append(text)
+        elif kind == 'exp':
+            out.append(si_home.rstrip('/') if si_home is not None and text in _SH_CARBON_HOME else text)
+    return ''.join(out)
+
+
+def _sh_symbols(pieces):
+    """What the pieces mean, independent of quoting: compares two spellings of a value."""
+    return tuple((kind, '$CARBON_HOME' if text in _SH_CARBON_HOME else text)
+                 for kind, text, dummy, dummy2, dummy3 in pieces if kind != 'quote')
+
+
+class _LauncherOption(object):
+    """One -Djavax.net.ssl.<prop>=VALUE word: the source span of VALUE (from after the '='
+    to the end of the word, continuations and all) and the quoting context at the '='."""
+
+    def __init__(self, prop, word, eq):
+        self.prop = prop
+        self.word = word
+        self.pieces = word.pieces[eq + 1:]
+        self.start = word.pieces[eq][3]
+        self.end = word.end
+        self.context = word.pieces[eq][4]
+
+    def replacement(self, text):
+        """Source text that makes the word's value the shell word ``text`` while keeping
+        everything up to the '=' byte for byte: a quote open at the '=' is closed first."""
+        return {'bare': '', 'dq': '"', 'sq': "'"}[self.context] + text
 
 
 def launcher_text(role, settings, si_home):
@@ -783,16 +1086,41 @@ def launcher_text(role, settings, si_home):
     return '""' if password.alias else '"%s"' % _sh_escape(password.value)
 
 
+_LAUNCHER_OPTION = re.compile(r'-Djavax\.net\.ssl\.(%s)=' % '|'.join(p for p, dummy in LAUNCHER_PROPS))
+
+
 class LauncherLines(object):
+    """carbon.sh read as the shell reads it: its -Djavax.net.ssl.* words, wherever they
+    are on their lines and however they are continued."""
+
     def __init__(self, text, what):
         self.text = text
         self.what = what
         self.lines = text.splitlines(True)
         self.found = {}
-        for n, line in enumerate(self.lines):
-            m = LAUNCHER_LINE.match(line.rstrip('\r\n'))
-            if m:
-                self.found.setdefault(m.group('prop'), []).append((n, m))
+        try:
+            self.words = _sh_words(text)
+        except ConfigError as exc:
+            raise ConfigError('%s cannot be read as the shell reads it (%s); nothing was changed'
+                              % (what, exc)) from exc
+        for word in self.words:
+            literal = []
+            for kind, char, dummy, dummy2, dummy3 in word.pieces:
+                if kind == 'exp':
+                    break
+                literal.append(char if kind == 'lit' else '')
+            m = _LAUNCHER_OPTION.match(''.join(literal))
+            if not m:
+                continue
+            if word.unsure:
+                raise ConfigError('%s writes -Djavax.net.ssl.%s with $\'...\' or $"...", which shells read '
+                                  'differently; edit it by hand first' % (what, m.group(1)))
+            count = 0
+            for eq, piece in enumerate(word.pieces):
+                count += piece[0] == 'lit'
+                if count == m.end():
+                    break
+            self.found.setdefault(m.group(1), []).append(_LauncherOption(m.group(1), word, eq))
 
     def get(self, prop):
         hits = self.found.get(prop, [])
@@ -801,12 +1129,18 @@ class LauncherLines(object):
         return hits[0] if hits else None
 
     def values(self, si_home):
+        """{prop: the value the JVM receives}, $CARBON_HOME read as si_home."""
         out = {}
         for prop, dummy in LAUNCHER_PROPS:
             hit = self.get(prop)
             if hit is not None:
-                out[prop] = _sh_unquote(hit[1].group('value'), si_home)
+                out[prop] = _sh_value(hit.pieces, si_home)
         return out
+
+    def others(self):
+        """Every word but the values of the -Djavax.net.ssl.* options, as the shell reads them."""
+        ours = set(id(h.word) for hits in self.found.values() for h in hits)
+        return [_sh_symbols(w.pieces) for w in self.words if id(w) not in ours]
 
 
 def read_launcher(data, what):
@@ -819,7 +1153,9 @@ def read_launcher(data, what):
 
 
 def plan_launcher(data, settings, si_home, what='carbon.sh'):
-    """(new_text, changed_props) for the launcher; only its -Djavax.net.ssl.* lines change."""
+    """(new_text, changed_props) for the launcher: only the values of its -Djavax.net.ssl.*
+    options change (every other byte stays), and the result is read back as the shell
+    reads it to prove the JVM gets exactly the wanted values."""
     launcher = read_launcher(data, what)
     wanted = []
     for prop, role in LAUNCHER_PROPS:
@@ -831,17 +1167,23 @@ def plan_launcher(data, settings, si_home, what='carbon.sh'):
         raise ConfigError('%s has no line setting %s; this module edits the launcher\'s existing lines only '
                           '(set launcher to an empty string to skip it), and nothing was changed'
                           % (what, ', '.join('-Djavax.net.ssl.%s' % m for m in missing)))
-    lines = list(launcher.lines)
+    edits = []
     changed = []
     for prop, text in wanted:
-        n, m = launcher.get(prop)
-        if m.group('value') == text:
+        hit = launcher.get(prop)
+        if _sh_symbols(hit.pieces) == _sh_symbols(_sh_words(text)[0].pieces):
             continue
-        line = lines[n]
-        ending = line[len(line.rstrip('\r\n')):]
-        lines[n] = m.group('head') + text + (m.group('tail') or '') + ending
+        edits.append((hit.start, hit.end, hit.replacement(text)))
         changed.append('javax.net.ssl.%s' % prop)
-    return ''.join(lines), changed
+    new_text = _apply(launcher.text, edits)
+    if edits:
+        check = read_launcher(new_text, what)
+        got = dict((prop, _sh_symbols(check.get(prop).pieces)) for prop, dummy in wanted if check.get(prop))
+        if got != dict((prop, _sh_symbols(_sh_words(text)[0].pieces)) for prop, text in wanted) \
+                or check.others() != launcher.others():  # pragma: no cover - a bug guard
+            raise ConfigError('%s: the shell would not read the changed launcher as intended; nothing was changed'
+                              % what)
+    return new_text, changed
 
 
 # ---------------------------------------------------------------- masks for diffs
@@ -894,21 +1236,31 @@ def mask_deployment(before, after, secrets=()):
 
 
 def mask_launcher(before, after, secrets=()):
+    """(before, after) launchers with the value of every -Djavax.net.ssl.*Password masked,
+    wherever it is on its line and however it is continued."""
     out = []
     old = {}
     for n, text in enumerate((before, after)):
-        lines = text.splitlines(True)
-        for i, line in enumerate(lines):
-            m = LAUNCHER_LINE.match(line.rstrip('\r\n'))
-            if m and m.group('prop').endswith('Password') and m.group('value') not in ('', '""', "''"):
+        try:
+            launcher = LauncherLines(text, 'carbon.sh')
+        except ConfigError:
+            out.append(_mask_known(text, secrets))
+            continue
+        edits = []
+        for prop, hits in sorted(launcher.found.items()):
+            if not prop.endswith('Password'):
+                continue
+            for hit in hits:
+                value = _sh_symbols(hit.pieces)
+                if not value:
+                    continue
                 if n == 0:
-                    old[m.group('prop')] = m.group('value')
+                    old[prop] = value
                     mask = MASK
                 else:
-                    mask = MASK if old.get(m.group('prop')) == m.group('value') else MASK + ' (changed)'
-                ending = line[len(line.rstrip('\r\n')):]
-                lines[i] = m.group('head') + '"%s"' % mask + (m.group('tail') or '') + ending
-        out.append(_mask_known(''.join(lines), secrets))
+                    mask = MASK if old.get(prop) == value else MASK + ' (changed)'
+                edits.append((hit.start, hit.end, hit.replacement('"%s"' % mask)))
+        out.append(_mask_known(_apply(text, edits), secrets))
     return out[0], out[1]
 
 

@@ -18,10 +18,16 @@ description:
     (C(siddhi.stores.query.api), server profile only), C(databridge.config), the Thrift and Binary data agents
     (C(data.agent.config)) and the secure vault (C(wso2.securevault)). The server and tooling profiles are told
     apart by content (the tooling profile's server name says Tooling, or its HTTPS listener is on 9740)."
-  - In the launcher C(carbon.sh), the four C(-Djavax.net.ssl.*) lines.
+  - In the launcher C(carbon.sh), the values of the four C(-Djavax.net.ssl.*) options, read as the shell reads the
+    file (backslash-newline continuations, quoting); every other byte of the launcher, other options on the same
+    line included, stays. The rewritten launcher is read back the same way and must give the JVM exactly the new
+    values, or nothing is written.
   - Nothing else changes. The file is edited line by line, guided by its YAML structure, so comments, blank
     lines, key order, quoting and each location's placeholder style (C(${carbon.home}) or
     C(${sys:carbon.home})) stay as they were. A top-level C(transports) or C(securevault) key is never added.
+  - "A byte order mark, CRLF line endings and document markers (C(---), C(...)) are kept, and added lines take the
+    file's line ending. An optional block reached through a flow collection (for example C(siddhi: {extensions: []}))
+    is written by rewriting that collection in block style."
   - A store under O(si_home) is written relative to the placeholder its location already uses; a store elsewhere
     is written as an absolute path. Literal passwords are written quoted, so YAML keeps them strings.
   - O(state=audit) changes nothing and reports every reference that still points at the shipped defaults.
