@@ -258,6 +258,12 @@ class PreservedEntry(object):
             return 'secret key'
         return self.description or 'entry'
 
+    def facts(self):
+        """The non-secret facts: a secret key's algorithm and size in bits (never the key), or what the entry is."""
+        if self.kind == 'secret_key':
+            return {'algorithm': self.algorithm, 'key_size': self.key_size}
+        return {'description': self.describe()}
+
 
 # Java's names of the secret-key algorithms keytool -genseckey makes (by the OID Java writes)
 SECRET_KEY_ALGORITHMS = {
@@ -445,7 +451,7 @@ class Keystore(object):
             e = self.entries[alias]
             item = {'alias': alias, 'kind': e.kind}
             if isinstance(e, PreservedEntry):
-                item.update(_preserved_facts(e))
+                item.update(e.facts())
             if e.chain:
                 item['fingerprint_sha256'] = certs.fingerprint(e.certificate)
                 item['subject'] = certs.name_to_string(e.certificate.subject)
@@ -649,13 +655,6 @@ def _describe_entries(entries):
         else:
             parts.append('the entry %r (%s)' % (e.alias, e.describe()))
     return ' and '.join([', '.join(parts[:-1]), parts[-1]]) if len(parts) > 1 else parts[0]
-
-
-def _preserved_facts(entry):
-    """The non-secret facts of a preserved entry: its algorithm and key size, or what it is."""
-    if entry.kind == 'secret_key':
-        return {'algorithm': entry.algorithm, 'key_size': entry.key_size}
-    return {'description': entry.describe()}
 
 
 def _p12_secret_entry(alias, bag, password):

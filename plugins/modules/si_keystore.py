@@ -120,7 +120,9 @@ options:
     description: Password of O(pkcs12_path); without it the file is opened with an empty password.
     type: str
   pkcs12_alias:
-    description: Alias of the key entry in O(pkcs12_path) (a PKCS#12 file holds one key; this only checks it).
+    description:
+      - Alias of the key entry to take from O(pkcs12_path).
+      - Needed when the file holds several key entries; with one, it only checks the alias.
     type: str
   mode:
     description:
@@ -241,9 +243,15 @@ def existing_material(module):
         keys = source.key_entries()
         if not keys:
             raise InvalidInputError('the PKCS#12 file %s holds no private key' % p['pkcs12_path'])
-        if p['pkcs12_alias'] and keys[0].alias != normalize_alias(p['pkcs12_alias']):
-            raise InvalidInputError('the PKCS#12 file %s has no key under alias %r (it holds %r)'
-                                    % (p['pkcs12_path'], p['pkcs12_alias'], keys[0].alias))
+        held = ', '.join(repr(k.alias) for k in keys)
+        if p['pkcs12_alias']:
+            keys = [k for k in keys if k.alias == normalize_alias(p['pkcs12_alias'])]
+            if not keys:
+                raise InvalidInputError('the PKCS#12 file %s has no key under alias %r (it holds %s)'
+                                        % (p['pkcs12_path'], p['pkcs12_alias'], held))
+        elif len(keys) > 1:
+            raise InvalidInputError('the PKCS#12 file %s holds several keys (%s); choose one with pkcs12_alias'
+                                    % (p['pkcs12_path'], held))
         return keys[0].private_key, keys[0].chain
     if not (p['certificate'] or p['certificate_path']):
         return None
@@ -336,7 +344,8 @@ def ensure(module):
 
     entry = store.get(alias)
     if entry is not None and entry.kind != 'private_key':
-        raise InvalidInputError('the alias %r is a trusted certificate entry, not a key entry' % alias)
+        raise InvalidInputError('the alias %r is a %s entry, not a key entry' % (
+            alias, 'trusted certificate' if entry.kind == 'trusted_certificate' else entry.describe()))
 
     if p['state'] == 'absent':
         store.remove(alias)
