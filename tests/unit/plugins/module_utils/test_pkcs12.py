@@ -22,7 +22,7 @@ from ansible_collections.wso2si.keystores.plugins.module_utils.errors import (
 from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import Keystore
 
 PW = 'changeit-1'
-needs_java = pytest.mark.skipif(shutil.which('keytool') is None or shutil.which('java') is None,
+needs_java = pytest.mark.skipif(any(shutil.which(t) is None for t in ('keytool', 'java', 'javac')),
                                 reason='keytool/java absent')
 needs_openssl = pytest.mark.skipif(shutil.which('openssl') is None, reason='openssl absent')
 
@@ -77,12 +77,20 @@ def keytool(*args, password=PW):
     return run(['keytool'] + list(args), password=password)
 
 
+_COMPILED = {}
+
+
 def java_entries(path, password=PW, store_type='PKCS12', tmp=None):
-    """{alias: 'kind digest...'} as Java's KeyStore reads the store."""
-    source = os.path.join(tmp, 'Entries.java')
-    with open(source, 'w') as f:
-        f.write(JAVA_ENTRIES)
-    out = run(['java', source, path, store_type], password=password)
+    """{alias: 'kind digest...'} as Java's KeyStore reads the store (the program compiled once per run)."""
+    if 'dir' not in _COMPILED:
+        classes = os.path.join(tmp, 'java-classes')
+        os.makedirs(classes)
+        source = os.path.join(classes, 'Entries.java')
+        with open(source, 'w') as f:
+            f.write(JAVA_ENTRIES)
+        run(['javac', '-d', classes, source])
+        _COMPILED['dir'] = classes
+    out = run(['java', '-cp', _COMPILED['dir'], 'Entries', path, store_type], password=password)
     return dict(line.split(' ', 1) for line in out.splitlines() if line.strip())
 
 
@@ -221,6 +229,45 @@ def test_secret_key_survives_rewrites_and_password_rotation(tmp_path):
     assert java_entries(path, password='rotated-pw', tmp=str(tmp_path)) == after
     kinds, dummy = keytool_kinds(path, password='rotated-pw')
     assert kinds['s1'] == 'SecretKeyEntry'
+
+
+@needs_java
+def test_secret_key_not_dropped_when_a_key_is_replaced(tmp_path):
+    """The data loss of issue 15: replacing the key of a store that also holds a secret key kept only the key."""
+    path = keytool_store(tmp_path, trusted=False)
+    before = java_entries(path, tmp=str(tmp_path))
+    store = Keystore.loads(read(path), PW)
+    key, cert = identity('k1')
+    assert store.set_key('k1', key, [cert])
+    write(path, store.dumps(PW))
+    after = java_entries(path, tmp=str(tmp_path))
+    assert sorted(after) == ['k1', 's1']
+    assert after['s1'] == before['s1']
+
+
+def test_jks_key_of_a_type_cryptography_cannot_read_survives_a_password_rotation():
+    """A JKS key entry whose key cryptography cannot parse keeps its PKCS#8 bytes when the store password changes."""
+    from ansible_collections.wso2si.keystores.plugins.module_utils.deps import pyjks
+    jks = pyjks()
+    cert = identity('odd')[1]
+    # a PrivateKeyInfo with an algorithm no library here knows (1.3.6.1.4.1.99999.1)
+    from pyasn1.codec.der import encoder
+    from pyasn1.type import univ
+    a = p12._asn1()
+    info = a.PrivateKeyInfo()
+    info['version'] = 0
+    info['privateKeyAlgorithm']['algorithm'] = univ.ObjectIdentifier('1.3.6.1.4.1.99999.1')
+    info['privateKeyAlgorithm']['parameters'] = univ.Any(encoder.encode(univ.Null('')))
+    info['privateKey'] = univ.OctetString(b'\x01\x02\x03\x04\x05\x06')
+    odd = encoder.encode(info)
+    entry = jks.PrivateKeyEntry.new('odd', [certs.cert_to_der(cert)], odd)
+    entry.encrypt(PW)
+    data = jks.KeyStore.new('jks', [entry]).saves(PW)
+    store = Keystore.loads(data, PW)
+    rotated = Keystore.loads(store.dumps('rotated-pw'), 'rotated-pw')
+    back = jks.KeyStore.loads(rotated.dumps('rotated-pw'), 'rotated-pw')
+    assert back.private_keys['odd'].pkey_pkcs8 == odd
+    assert back.private_keys['odd'].cert_chain[0][1] == certs.cert_to_der(cert)
 
 
 # ---------------------------------------------------------------- conversions
