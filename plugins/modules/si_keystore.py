@@ -34,7 +34,9 @@ options:
     description:
       - The password of the key entry. Defaults to O(password).
       - SI uses the store password for the key, so a different key password draws a warning.
-      - A PKCS#12 store has one password; a different O(key_password) is refused there.
+      - A PKCS#12 store has one password; a different O(key_password) is refused there, except when a JKS store
+        is converted to PKCS#12 (O(store_type)): it then opens the JKS key entry, which the store password protects
+        afterwards, as C(keytool -importkeystore) does.
     type: str
   state:
     description:
@@ -334,13 +336,19 @@ def ensure(module):
     alias = normalize_alias(p['alias'])
     before = store.summary() if module._diff else None
     warn_on_default_password(module, p['password'])
+    open_with = key_password
     if key_password != p['password']:
         check_password(key_password, 'the key password')
-        if sf.store_type == 'pkcs12':
+        if sf.store_type == 'pkcs12' and not (sf.converted and store.store_type == 'jks'):
             raise InvalidInputError('a PKCS#12 store has one password for the store and its key: '
                                     'leave key_password unset or equal to password')
-        module.warn('the key password differs from the store password; SI opens its keystores with one password '
-                    'for both, so it will not be able to use this key')
+        if sf.store_type == 'pkcs12':
+            # converting JKS to PKCS#12, as keytool -importkeystore: key_password opens the JKS key entry,
+            # and the store password protects it in the PKCS#12 store
+            key_password = p['password']
+        else:
+            module.warn('the key password differs from the store password; SI opens its keystores with one '
+                        'password for both, so it will not be able to use this key')
 
     entry = store.get(alias)
     if entry is not None and entry.kind != 'private_key':
@@ -351,7 +359,7 @@ def ensure(module):
         store.remove(alias)
     else:
         if entry is not None:
-            entry.open(key_password, p['password'], p['old_password'])
+            entry.open(open_with, p['password'], p['old_password'])
         material = existing_material(module)
         if material is not None:
             store.set_key(alias, material[0], material[1], key_password)
