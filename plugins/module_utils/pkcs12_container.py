@@ -398,6 +398,7 @@ class Bag(object):
         self.bag_id = str(bag['bagId'])
         self.value = bag['bagValue'].asOctets()
         self.attributes = {}
+        self._certificate_der = False  # not decoded yet
         if bag['bagAttributes'].isValue:
             for attribute in bag['bagAttributes']:
                 self.attributes.setdefault(str(attribute['type']), []).extend(
@@ -424,10 +425,13 @@ class Bag(object):
 
     def certificate_der(self):
         """The X.509 certificate of a certificate bag, or None for another certificate type."""
-        cert_bag = _decode(self.value, _asn1().CertBag)
-        if str(cert_bag['certId']) != OID_X509_CERT:
-            return None
-        return _decode(cert_bag['certValue'].asOctets(), _asn1().univ.OctetString).asOctets()
+        if self._certificate_der is False:
+            cert_bag = _decode(self.value, _asn1().CertBag)
+            if str(cert_bag['certId']) != OID_X509_CERT:
+                self._certificate_der = None
+            else:
+                self._certificate_der = _decode(cert_bag['certValue'].asOctets(), _asn1().univ.OctetString).asOctets()
+        return self._certificate_der
 
     def secret_value(self):
         """(secretTypeId, the DER inside secretValue's OCTET STRING) of a secret bag."""
