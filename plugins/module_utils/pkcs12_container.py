@@ -524,9 +524,12 @@ def load(data, password, what='the PKCS#12 store'):
         if digest_oid not in DIGESTS:
             raise UnsupportedContentError('%s is protected by a MAC algorithm (%s) this collection cannot check'
                                           % (what, digest_oid))
-        expected = _mac(password, mac_data['macSalt'].asOctets(), int(mac_data['iterations']), DIGESTS[digest_oid],
-                        auth_safe_der)
-        if not hmac.compare_digest(expected, mac_data['mac']['digest'].asOctets()):
+        def mac_matches(pw):
+            return hmac.compare_digest(_mac(pw, mac_data['macSalt'].asOctets(), int(mac_data['iterations']),
+                                            DIGESTS[digest_oid], auth_safe_der), mac_data['mac']['digest'].asOctets())
+
+        # an empty password is an empty BMPString for Java, and no bytes at all for some OpenSSL files
+        if not (mac_matches(password) or (not password and mac_matches(None))):
             raise WrongPasswordError('wrong password for %s, or the file is damaged (its integrity check fails)'
                                      % what)
     bags = []

@@ -367,3 +367,27 @@ def test_written_with_the_algorithms_keytool_writes(tmp_path):
     store = Keystore.loads(read(ours), 'rotated-pw')
     write(ours, store.dumps(PW))
     assert algorithms(ours) == expected
+
+
+# ---------------------------------------------------------------- what older tools wrote
+
+@needs_openssl
+@pytest.mark.parametrize('legacy, password', [(True, PW), (False, PW), (False, '')])
+def test_openssl_made_files_are_read(tmp_path, legacy, password):
+    """OpenSSL's current default (PBES2), its -legacy one (RC2-40 certificates, 3DES keys, SHA-1 MAC, as
+    old Java wrote too), and an empty password."""
+    key, cert = identity('ossl')
+    from cryptography.hazmat.primitives import serialization
+    key_path, cert_path, out = str(tmp_path / 'k.pem'), str(tmp_path / 'c.pem'), str(tmp_path / 'o.p12')
+    write(key_path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption()))
+    write(cert_path, certs.cert_to_pem(cert).encode('ascii'))
+    args = ['openssl', 'pkcs12', '-export', '-inkey', key_path, '-in', cert_path, '-name', 'ossl',
+            '-passout', 'env:KT_PW', '-out', out] + (['-legacy'] if legacy else [])
+    proc = subprocess.run(args, env=dict(os.environ, KT_PW=password), capture_output=True, check=False)
+    if proc.returncode != 0:
+        pytest.skip('this openssl cannot write it: %s' % proc.stderr[-200:])
+    store = Keystore.loads(read(out), password)
+    assert [e.alias for e in store.key_entries()] == ['ossl']
+    assert certs.public_keys_equal(store.get('ossl').private_key, key)
+    assert store.get('ossl').fingerprint() == certs.fingerprint(cert)
