@@ -35,7 +35,7 @@ options:
       - The password of the key entry. Defaults to O(password).
       - SI uses the store password for the key, so a different key password draws a warning.
       - A PKCS#12 store has one password; a different O(key_password) is refused there, except when a JKS store
-        is converted to PKCS#12 (O(store_type)): it then opens the JKS key entry, which the store password protects
+        is converted to PKCS#12 (O(store_type)). It then opens the JKS key entry, which the store password protects
         afterwards, as C(keytool -importkeystore) does.
     type: str
   state:

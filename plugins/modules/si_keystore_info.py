@@ -17,7 +17,7 @@ description:
   - The store is only read, never written, and key entries' chains are read without decrypting their keys,
     so no key password is needed.
   - Every entry is listed, also those the other modules do not manage, such as the secret keys of a PKCS#12 store
-    (C(keytool -genseckey)): their alias, kind, algorithm and size, never the key.
+    (C(keytool -genseckey)), with their alias, kind, algorithm and size, never the key.
 author: wso2si.keystores contributors (@wso2si)
 extends_documentation_fragment:
   - wso2si.keystores.store

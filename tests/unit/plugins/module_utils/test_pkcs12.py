@@ -353,7 +353,7 @@ def test_written_with_the_algorithms_keytool_writes(tmp_path):
     def algorithms(p):
         out = run(['openssl', 'pkcs12', '-info', '-noout', '-in', p, '-passin', 'env:KT_PW'])
         err = subprocess.run(['openssl', 'pkcs12', '-info', '-noout', '-in', p, '-passin', 'env:KT_PW'],
-                             env=dict(os.environ, KT_PW=PW), capture_output=True, text=True).stderr
+                             env=dict(os.environ, KT_PW=PW), capture_output=True, text=True, check=True).stderr
         lines = (out + err).splitlines()
         return sorted(set(line.strip() for line in lines if 'Iteration' in line or 'MAC' in line))
 
