@@ -344,7 +344,7 @@ class Keystore(object):
         collection does not model is kept as a ``PreservedEntry``."""
         try:
             return cls._read_pkcs12_bags(p12.load(data, password, what), password, what)
-        except ValueError as exc:
+        except p12.malformed_errors() as exc:
             raise CorruptKeystoreError('%s is not a valid PKCS#12 keystore (truncated or corrupt)' % what) from exc
 
     @classmethod
@@ -668,7 +668,7 @@ def _p12_secret_entry(alias, bag, password):
                 oid, size = p12.private_key_algorithm(plaintext)
                 algorithm = SECRET_KEY_ALGORITHMS.get(oid, oid)
                 key_size = size * 8
-    except (ValueError, UnsupportedContentError):
+    except (UnsupportedContentError,) + p12.malformed_errors():
         plaintext = None
     if plaintext is None:
         return PreservedEntry(alias, 'secret_key', [bag], algorithm='unknown (not protected by the store password)')

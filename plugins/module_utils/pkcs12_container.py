@@ -31,6 +31,8 @@ from ansible_collections.wso2si.keystores.plugins.module_utils.errors import (
 
 ITERATIONS = 10000
 SALT_LENGTH = 20
+# Java's PKCS12KeyStore refuses more iterations than this; so does the reader (a forged count would hang it)
+MAX_ITERATIONS = 5000000
 
 OID_DATA = '1.2.840.113549.1.7.1'
 OID_ENCRYPTED_DATA = '1.2.840.113549.1.7.6'
@@ -191,6 +193,19 @@ def _asn1():
     return ns
 
 
+def malformed_errors():
+    """The exceptions that mean malformed content, pyasn1's included (for ``except``)."""
+    from pyasn1.error import PyAsn1Error
+    return (ValueError, TypeError, IndexError, KeyError, OverflowError, PyAsn1Error)
+
+
+def _iterations(value):
+    count = int(value)
+    if count < 1 or count > MAX_ITERATIONS:
+        raise ValueError('iteration count %d out of range' % count)
+    return count
+
+
 def _decode(der, spec):
     """Decode ``der`` as ``spec`` (a pyasn1 type class), all of it. Raises ValueError."""
     a = _asn1()
@@ -303,7 +318,7 @@ def decrypt(algorithm, data, password):
         name, key_length = PBES2_CIPHERS[str(scheme['algorithm'])]
         iv = _decode(scheme['parameters'].asOctets(), a.univ.OctetString).asOctets()
         salt = kdf_params['salt']['specified'].asOctets()
-        iterations = int(kdf_params['iterationCount'])
+        iterations = _iterations(kdf_params['iterationCount'])
         key = PBKDF2HMAC(getattr(hashes, PBKDF2_PRF[prf].upper())(), key_length, salt,
                          iterations).derive((password or '').encode('utf-8'))
         decryptor = _cipher(name, key, iv).decryptor()
@@ -311,7 +326,7 @@ def decrypt(algorithm, data, password):
     if oid in PKCS12_PBE:
         name, key_length, iv_length = PKCS12_PBE[oid]
         pbe = _decode(params, a.Pkcs12PbeParams)
-        salt, iterations = pbe['salt'].asOctets(), int(pbe['iterations'])
+        salt, iterations = pbe['salt'].asOctets(), _iterations(pbe['iterations'])
         key = pkcs12_kdf(password, salt, 1, iterations, key_length)
         iv = pkcs12_kdf(password, salt, 2, iterations, iv_length)
         if len(data) % 8:
@@ -507,6 +522,25 @@ def _mac(password, salt, iterations, hash_name, data):
     return hmac.new(key, data, hash_name).digest()
 
 
+def _check_mac(mac_data, auth_safe_der, password, what):
+    """Raise WrongPasswordError when the MAC (if any) does not match with ``password``."""
+    if not mac_data.isValue:
+        return
+    digest_oid = str(mac_data['mac']['digestAlgorithm']['algorithm'])
+    if digest_oid not in DIGESTS:
+        raise UnsupportedContentError('%s is protected by a MAC algorithm (%s) this collection cannot check'
+                                      % (what, digest_oid))
+    salt, iterations = mac_data['macSalt'].asOctets(), _iterations(mac_data['iterations'])
+    digest = mac_data['mac']['digest'].asOctets()
+
+    def mac_matches(pw):
+        return hmac.compare_digest(_mac(pw, salt, iterations, DIGESTS[digest_oid], auth_safe_der), digest)
+
+    # an empty password is an empty BMPString for Java, and no bytes at all for some OpenSSL files
+    if not (mac_matches(password) or (not password and mac_matches(None))):
+        raise WrongPasswordError('wrong password for %s, or the file is damaged (its integrity check fails)' % what)
+
+
 def load(data, password, what='the PKCS#12 store'):
     """The bags of a PKCS#12 file, MAC checked and encrypted SafeContents
     decrypted with ``password``: [Bag, ...] in file order."""
@@ -517,21 +551,12 @@ def load(data, password, what='the PKCS#12 store'):
             raise ValueError('not a password-integrity PFX')
         auth_safe_der = _decode(pfx['authSafe']['content'].asOctets(), a.univ.OctetString).asOctets()
         mac_data = pfx['macData']
-    except ValueError as exc:
+    except malformed_errors() as exc:
         raise CorruptKeystoreError('%s is not a valid PKCS#12 keystore (truncated or corrupt)' % what) from exc
-    if mac_data.isValue:
-        digest_oid = str(mac_data['mac']['digestAlgorithm']['algorithm'])
-        if digest_oid not in DIGESTS:
-            raise UnsupportedContentError('%s is protected by a MAC algorithm (%s) this collection cannot check'
-                                          % (what, digest_oid))
-        def mac_matches(pw):
-            return hmac.compare_digest(_mac(pw, mac_data['macSalt'].asOctets(), int(mac_data['iterations']),
-                                            DIGESTS[digest_oid], auth_safe_der), mac_data['mac']['digest'].asOctets())
-
-        # an empty password is an empty BMPString for Java, and no bytes at all for some OpenSSL files
-        if not (mac_matches(password) or (not password and mac_matches(None))):
-            raise WrongPasswordError('wrong password for %s, or the file is damaged (its integrity check fails)'
-                                     % what)
+    try:
+        _check_mac(mac_data, auth_safe_der, password, what)
+    except malformed_errors() as exc:
+        raise CorruptKeystoreError('%s is not a valid PKCS#12 keystore (truncated or corrupt)' % what) from exc
     bags = []
     try:
         for content_info_der in _decode(auth_safe_der, a.RawSequence):
@@ -552,7 +577,7 @@ def load(data, password, what='the PKCS#12 store'):
                                               'collection cannot read' % (what, content_type))
             for bag_der in _decode(safe_contents, a.RawSequence):
                 bags.append(Bag(bag_der.asOctets(), encrypted))
-    except ValueError as exc:
+    except malformed_errors() as exc:
         raise CorruptKeystoreError('%s is not a valid PKCS#12 keystore (truncated or corrupt)' % what) from exc
     return bags
 
