@@ -391,3 +391,15 @@ def test_openssl_made_files_are_read(tmp_path, legacy, password):
     assert [e.alias for e in store.key_entries()] == ['ossl']
     assert certs.public_keys_equal(store.get('ossl').private_key, key)
     assert store.get('ossl').fingerprint() == certs.fingerprint(cert)
+
+
+def test_forged_iteration_count_is_a_plain_error():
+    """A MAC iteration count beyond Java's limit is refused at once instead of hanging the reader."""
+    from ansible_collections.wso2si.keystores.plugins.module_utils.errors import CorruptKeystoreError
+    store = Keystore('pkcs12', password=PW)
+    store.set_trusted('ca', identity('ca')[1])
+    a = p12._asn1()
+    pfx = p12._decode(store.dumps(PW), a.PFX)
+    pfx['macData']['iterations'] = 10 ** 9
+    with pytest.raises(CorruptKeystoreError, match='not a valid PKCS#12'):
+        Keystore.loads(p12._encode(pfx), PW)
