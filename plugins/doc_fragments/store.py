@@ -29,14 +29,16 @@ options:
       - C(jks) or C(pkcs12).
       - Default is the existing file's type; for a new file, C(pkcs12) when O(path) ends in C(.p12) or C(.pfx),
         C(jks) otherwise.
-      - When it differs from the existing file's type, the store is converted and every entry kept.
+      - When it differs from the existing file's type, the store is converted and every entry kept, as
+        C(keytool -importkeystore) does (in PKCS#12 every key is protected by the store password); an entry
+        the new type cannot hold (a PKCS#12 secret key, in JKS) is refused by alias, and nothing is written.
       - SI opens its stores as JKS; JKS is the safest choice for SI.
     type: str
     choices: [jks, pkcs12]
 requirements:
   # Keep in sync with plugins/module_utils/deps.py and requirements.txt.
-  - cryptography >= 41.0.0 on the managed host (>= 45.0.0 to write PKCS#12 truststores)
-  - pyjks >= 20.0.0 on the managed host
+  - cryptography >= 41.0.0 on the managed host
+  - pyjks >= 20.0.0 on the managed host (with pyasn1 and pyasn1-modules, which it brings, for PKCS#12 stores)
 notes:
   - No JVM or keytool is needed on the managed host.
   - A whole read-modify-write of a store holds an exclusive lock on its directory,

@@ -18,9 +18,9 @@ import traceback
 from ansible_collections.wso2si.keystores.plugins.module_utils.errors import UnsupportedContentError
 
 MINIMUM_CRYPTOGRAPHY_VERSION = '41.0.0'
-# pkcs12.serialize_java_truststore, needed to write PKCS#12 truststores Java accepts
-MINIMUM_CRYPTOGRAPHY_JAVA_TRUSTSTORE = '45.0.0'
 MINIMUM_PYJKS_VERSION = '20.0.0'
+# PKCS#12 containers are read and written with pyasn1 and pyasn1-modules (pkcs12_container.py),
+# which pyjks installs; they are imported when a PKCS#12 store is first opened
 
 CRYPTOGRAPHY_IMPORT_ERROR = None
 PYJKS_IMPORT_ERROR = None
@@ -34,12 +34,11 @@ try:
     from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-    from cryptography.hazmat.primitives.serialization import pkcs12
     from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
     CRYPTOGRAPHY_VERSION = cryptography.__version__
 except ImportError:
     CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
-    x509 = hashes = serialization = ec = ed25519 = padding = rsa = pkcs12 = None
+    x509 = hashes = serialization = ec = ed25519 = padding = rsa = None
     ExtendedKeyUsageOID = ExtensionOID = NameOID = None
 
     class InvalidSignature(Exception):  # type: ignore[no-redef]

@@ -1,11 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) wso2si.keystores contributors
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
-"""The keystore model: JKS (read here, written with pyjks) and PKCS#12 (cryptography) behind one API.
+"""The keystore model: JKS (read here, written with pyjks) and PKCS#12 (pkcs12_container) behind one API.
 
 A ``Keystore`` is an ordered set of entries, each a ``KeyEntry`` (a private
-key with its certificate chain, leaf first) or a ``TrustedEntry`` (one
-certificate). Aliases are lower-cased, as Java stores them. Certificates and
+key with its certificate chain, leaf first), a ``TrustedEntry`` (one
+certificate) or a ``PreservedEntry`` (what the collection does not model, such
+as a Java secret key: kept as it was read, never dropped). Aliases are
+lower-cased, as Java stores them. Certificates and
 keys are parsed lazily, so opening a 5000-certificate truststore to add one
 certificate parses almost nothing.
 
@@ -21,10 +23,9 @@ import hmac
 import struct
 import time
 
-from ansible_collections.wso2si.keystores.plugins.module_utils.deps import (
-    pkcs12, pyjks, serialization, hashes, cryptography_at_least, MINIMUM_CRYPTOGRAPHY_JAVA_TRUSTSTORE,
-)
+from ansible_collections.wso2si.keystores.plugins.module_utils.deps import pyjks, serialization
 from ansible_collections.wso2si.keystores.plugins.module_utils import certificates as certs
+from ansible_collections.wso2si.keystores.plugins.module_utils import pkcs12_container as p12
 from ansible_collections.wso2si.keystores.plugins.module_utils.errors import (
     CorruptKeystoreError, InvalidInputError, UnsupportedContentError, WrongKeyPasswordError, WrongPasswordError,
 )
@@ -120,6 +121,8 @@ class KeyEntry(object):
         # the key as a JKS file holds it (EncryptedPrivateKeyInfo), written back as it is when kept locked
         self._protected = protected
         self.timestamp = timestamp
+        # the PKCS#12 localKeyId linking the key to its certificate, kept across rewrites
+        self.local_key_id = None
 
     @property
     def chain_der(self):
@@ -164,7 +167,11 @@ class KeyEntry(object):
             pkcs8 = _jks_unprotect(encrypted, password)
             if pkcs8 is None:
                 continue
-            self._unchecked_key = self._load_pkcs8(pkcs8, validate=False)
+            try:
+                self._unchecked_key = self._load_pkcs8(pkcs8, validate=False)
+            except UnsupportedContentError:
+                # a key type cryptography cannot read: kept as it is, refused only where it is used
+                self._unchecked_key = None
             self._pkcs8 = pkcs8
             self.key_password = password if password != self.store_password else None
             return
@@ -195,6 +202,8 @@ class KeyEntry(object):
         """The key of an opened entry without RSA key validation: only for work whose result is
         compared or discarded (a request signed to compare with the one on disk, a secret decrypted
         to compare), never for anything written or handed out."""
+        if self._key is None and self._unchecked_key is None and self._pkcs8 is not None:
+            self._unchecked_key = self._load_pkcs8(self._pkcs8, validate=False)
         if self._key is None and self._unchecked_key is not None:
             return self._unchecked_key
         return self.private_key
@@ -204,8 +213,73 @@ class KeyEntry(object):
         return self.unchecked_private_key().public_key()
 
     def pkcs8(self):
+        """The key's PKCS#8 DER: as it was read when it was (a key type the
+        collection cannot parse survives a rewrite), otherwise serialized."""
+        if self._key is None and self._pkcs8 is not None:
+            return self._pkcs8
         return self.private_key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
                                               serialization.NoEncryption())
+
+
+class PreservedEntry(object):
+    """An entry the collection does not model, kept as the PKCS#12 bags it was
+    read as and written back byte for byte: a Java secret key (``kind``
+    'secret_key', with its ``algorithm`` and ``key_size``, never its key), or
+    anything else Java keeps (``kind`` 'other', with a ``description``).
+
+    A secret key encrypted with the store password is re-encrypted when the
+    store password changes; the key itself stays the same."""
+
+    def __init__(self, alias, kind, bags, algorithm=None, key_size=None, description=None, plaintext=None):
+        self.alias = alias
+        self.kind = kind
+        self.bags = bags
+        self.algorithm = algorithm
+        self.key_size = key_size
+        self.description = description
+        self._plaintext = plaintext
+        self.timestamp = None
+
+    chain = []
+    chain_der = []
+    certificate = None
+
+    def fingerprint(self):
+        return None
+
+    def pkcs12_bags(self, old_password, password):
+        """[(bag DER, in the encrypted SafeContents)] for a store written with ``password``."""
+        if self.kind == 'secret_key' and self._plaintext is not None and old_password != password:
+            return [(p12.secret_bag(self._plaintext, password, self.bags[0]), self.bags[0].encrypted)]
+        return [(bag.der, bag.encrypted) for bag in self.bags]
+
+    def describe(self):
+        if self.kind == 'secret_key':
+            return 'secret key'
+        return self.description or 'entry'
+
+    def facts(self):
+        """The non-secret facts: a secret key's algorithm and size in bits (never the key), or what the entry is."""
+        if self.kind == 'secret_key':
+            return {'algorithm': self.algorithm, 'key_size': self.key_size}
+        return {'description': self.describe()}
+
+
+# Java's names of the secret-key algorithms keytool -genseckey makes (by the OID Java writes)
+SECRET_KEY_ALGORITHMS = {
+    '2.16.840.1.101.3.4.1': 'AES',
+    '1.2.840.113549.3.7': 'DESede',
+    '1.3.14.3.2.7': 'DES',
+    '1.2.840.113549.2.7': 'HmacSHA1',
+    '1.2.840.113549.2.8': 'HmacSHA224',
+    '1.2.840.113549.2.9': 'HmacSHA256',
+    '1.2.840.113549.2.10': 'HmacSHA384',
+    '1.2.840.113549.2.11': 'HmacSHA512',
+    '1.2.840.113549.3.2': 'RC2',
+    '1.2.840.113549.3.4': 'ARCFOUR',
+    '1.2.410.200004.1.4': 'SEED',
+    '1.3.6.1.4.1.3029.1.2': 'Blowfish',
+}
 
 
 # ---------------------------------------------------------------- the store
@@ -264,36 +338,85 @@ class Keystore(object):
 
     @classmethod
     def _load_pkcs12(cls, data, password, what):
-        structure = _pkcs12_structure(data)
-        if structure and structure['keys'] > 1:
-            raise UnsupportedContentError(
-                '%s is a PKCS#12 file with %d private keys; only one key per PKCS#12 store is supported '
-                '(convert it to JKS to keep every key)' % (what, structure['keys']))
+        """Every bag of the file becomes an entry, as Java's PKCS12KeyStore reads them: key
+        bags (with the certificate of the same localKeyId and its chain), certificate
+        bags with Java's trusted-key-usage attribute, and secret bags; what the
+        collection does not model is kept as a ``PreservedEntry``."""
         try:
-            p12 = pkcs12.load_pkcs12(data, password.encode('utf-8') if password is not None else None)
-        except ValueError as exc:
-            raise WrongPasswordError('wrong password for %s, or the file is damaged (its integrity check fails)'
-                                     % what) from exc
-        except Exception as exc:
+            return cls._read_pkcs12_bags(p12.load(data, password, what), password, what)
+        except p12.malformed_errors() as exc:
             raise CorruptKeystoreError('%s is not a valid PKCS#12 keystore (truncated or corrupt)' % what) from exc
-        entries = []
-        chain_pool = []
-        for extra in p12.additional_certs:
-            if extra.friendly_name:
-                alias = extra.friendly_name.decode('utf-8', 'replace').lower()
-                entries.append(TrustedEntry(alias, certificate=extra.certificate))
+
+    @classmethod
+    def _read_pkcs12_bags(cls, bags, password, what):
+        unnamed = iter('%d' % n for n in range(1, len(bags) + 2))
+        key_bags, cert_bags, preserved = [], [], []
+        for bag in bags:
+            if bag.bag_id in (p12.OID_SHROUDED_KEY_BAG, p12.OID_KEY_BAG):
+                key_bags.append(bag)
+            elif bag.bag_id == p12.OID_CERT_BAG and bag.certificate_der() is not None:
+                cert_bags.append(bag)
             else:
-                chain_pool.append(extra.certificate)
-        if p12.key is not None:
-            if p12.cert is None:
-                raise UnsupportedContentError('%s holds a private key without its certificate' % what)
-            name = p12.cert.friendly_name.decode('utf-8', 'replace').lower() if p12.cert.friendly_name else '1'
-            pool = chain_pool + [e.certificate for e in entries]
-            chain = certs.build_chain(p12.cert.certificate, pool)
-            entries.insert(0, KeyEntry(name, private_key=p12.key, chain=chain))
-        elif p12.cert is not None:
-            name = p12.cert.friendly_name.decode('utf-8', 'replace').lower() if p12.cert.friendly_name else '1'
-            entries.insert(0, TrustedEntry(name, certificate=p12.cert.certificate))
+                preserved.append(bag)
+        # the certificates of key entries: by localKeyId
+        by_key_id = {}
+        for bag in cert_bags:
+            if bag.local_key_id is not None and not bag.trusted:
+                by_key_id.setdefault(bag.local_key_id, bag)
+        pool = [bag for bag in cert_bags if not bag.trusted and bag.local_key_id is None]
+        entries, used = [], set()
+        for bag in key_bags:
+            if bag.bag_id == p12.OID_KEY_BAG:
+                pkcs8 = bag.value
+            else:
+                pkcs8 = p12.unshroud(bag.value, password)
+            leaf = by_key_id.get(bag.local_key_id) if bag.local_key_id is not None else None
+            if leaf is None and len(key_bags) == 1:
+                # no localKeyId (some tools): the one certificate that is not trusted and not a CA of another
+                leaf = _p12_leaf_for(pkcs8, [b for b in cert_bags if not b.trusted])
+            alias = (bag.friendly_name or (leaf.friendly_name if leaf is not None else None) or next(unnamed)).lower()
+            if pkcs8 is None or leaf is None:
+                kept = [bag] + ([leaf] if leaf is not None else [])
+                why = ('a key entry the store password does not decrypt' if pkcs8 is None
+                       else 'a private key without its certificate')
+                entries.append(PreservedEntry(alias, 'other', kept, description=why))
+                used.update(id(b) for b in kept)
+                continue
+            used.add(id(leaf))
+            leaf_cert = certs.x509.load_der_x509_certificate(leaf.certificate_der())
+            chain = certs.build_chain(leaf_cert, [certs.x509.load_der_x509_certificate(b.certificate_der())
+                                                  for b in pool + [c for c in cert_bags if c.trusted]])
+            entry = KeyEntry(alias, chain_der=[leaf.certificate_der()] + [certs.cert_to_der(c) for c in chain[1:]])
+            entry._pkcs8 = pkcs8
+            entry.local_key_id = bag.local_key_id
+            entries.append(entry)
+        chain_ders = set()
+        for entry in entries:
+            chain_ders.update(entry.chain_der)
+        for bag in cert_bags:
+            if id(bag) in used:
+                continue
+            der = bag.certificate_der()
+            # Java's trusted entries carry its attribute; a named certificate that is in no key's chain
+            # (OpenSSL and cryptography truststores) is read as a trusted entry too, as before
+            if bag.trusted or (bag.friendly_name and bag.local_key_id is None and der not in chain_ders):
+                entries.append(TrustedEntry((bag.friendly_name or next(unnamed)).lower(), der=der))
+            elif bag.local_key_id is not None:
+                # a certificate whose key is not in the file: Java ignores it, but it is kept
+                entries.append(PreservedEntry((bag.friendly_name or next(unnamed)).lower(), 'other', [bag],
+                                              description='a certificate linked to a key that is not in the store'))
+        for bag in preserved:
+            alias = (bag.friendly_name or next(unnamed)).lower()
+            if bag.bag_id == p12.OID_SECRET_BAG:
+                entries.append(_p12_secret_entry(alias, bag, password))
+            else:
+                entries.append(PreservedEntry(alias, 'other', [bag],
+                                              description='a PKCS#12 bag of type %s' % bag.bag_id))
+        aliases = [e.alias for e in entries]
+        duplicates = sorted(set(a for a in aliases if aliases.count(a) > 1))
+        if duplicates:
+            raise UnsupportedContentError('%s holds several entries under the alias %s; Java keeps only one of '
+                                          'them, so this collection refuses to choose' % (what, _quoted(duplicates)))
         return cls('pkcs12', entries, password)
 
     # ------------------------------------------------------------ queries
@@ -306,6 +429,10 @@ class Keystore(object):
 
     def trusted_entries(self):
         return [e for e in self.entries.values() if e.kind == 'trusted_certificate']
+
+    def preserved_entries(self):
+        """Entries the collection does not model (secret keys, ...), kept as they were read."""
+        return [e for e in self.entries.values() if isinstance(e, PreservedEntry)]
 
     def find_certificate(self, fingerprint):
         """Aliases of trusted entries holding the certificate with this SHA-256 fingerprint."""
@@ -323,6 +450,8 @@ class Keystore(object):
         for alias in sorted(self.entries):
             e = self.entries[alias]
             item = {'alias': alias, 'kind': e.kind}
+            if isinstance(e, PreservedEntry):
+                item.update(e.facts())
             if e.chain:
                 item['fingerprint_sha256'] = certs.fingerprint(e.certificate)
                 item['subject'] = certs.name_to_string(e.certificate.subject)
@@ -343,7 +472,8 @@ class Keystore(object):
                 return None
             result = 'replaced'
         elif current is not None:
-            raise InvalidInputError('the alias %r is a key entry; choose another alias for the trusted certificate' % alias)
+            raise InvalidInputError('the alias %r is a %s entry; choose another alias for the trusted certificate'
+                                    % (alias, 'key' if current.kind == 'private_key' else current.describe()))
         else:
             result = 'added'
         self.entries[alias] = TrustedEntry(alias, certificate=certificate, timestamp=_now_ms())
@@ -409,7 +539,10 @@ class Keystore(object):
     # ------------------------------------------------------------ writing
 
     def dumps(self, password, store_type=None):
-        """Serialize with ``password`` as the store password."""
+        """Serialize with ``password`` as the store password, as ``store_type``
+        (default: the store's own; another type is a conversion, as keytool
+        -importkeystore makes it). Entries the target type cannot hold are
+        refused with their aliases, before anything is written."""
         check_password(password)
         store_type = store_type or self.store_type
         if store_type == 'jks':
@@ -417,6 +550,12 @@ class Keystore(object):
         return self._dump_pkcs12(password)
 
     def _dump_jks(self, password):
+        kept = self.preserved_entries()
+        if kept:
+            raise UnsupportedContentError(
+                'a JKS store holds only key entries and trusted certificates, so it cannot keep %s; keep the store '
+                'PKCS#12 (store_type pkcs12) or remove %s first' % (
+                    _describe_entries(kept), 'it' if len(kept) == 1 else 'them'))
         jks = pyjks()
         out = []
         for alias, e in self.entries.items():
@@ -430,7 +569,7 @@ class Keystore(object):
                 # still encrypted as loaded; re-protect it only when it followed the old store password
                 if self.password is not None and self.password != password:
                     try:
-                        e.unlock(self.password)
+                        e.open(self.password)
                     except WrongKeyPasswordError:
                         out.append(_pyjks_locked_entry(jks, e))
                         continue
@@ -450,38 +589,109 @@ class Keystore(object):
             raise UnsupportedContentError('the keystore cannot be written as JKS: %s' % exc) from exc
 
     def _dump_pkcs12(self, password):
-        keys = self.key_entries()
-        trusted = self.trusted_entries()
-        if keys and trusted:
-            raise UnsupportedContentError('a PKCS#12 store written by this collection holds either one key entry or '
-                                          'trusted certificates, not both; use JKS for a store that holds both')
-        if len(keys) > 1:
-            raise UnsupportedContentError('a PKCS#12 store written by this collection holds one key entry; '
-                                          'use JKS for several')
-        if not keys and not trusted:
-            raise UnsupportedContentError('a PKCS#12 store with no entries cannot be written (cryptography writes none); '
-                                          'keep at least one entry, or use JKS')
+        """The store as JDK 17 writes a PKCS#12 keystore (pkcs12_container): any mix of key
+        entries, trusted certificates and preserved entries, or none."""
         if any(ord(c) > 127 for c in password):
             # Java derives the PBES2 (AES) keys of PKCS#12 with PBEKey, which refuses them
             raise InvalidInputError('a PKCS#12 store password must be ASCII: Java cannot open a PKCS#12 store whose '
                                     'password is not; use JKS or an ASCII password')
-        encryption = (serialization.PrivateFormat.PKCS12.encryption_builder()
-                      .kdf_rounds(10000)
-                      .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
-                      .hmac_hash(hashes.SHA256())
-                      .build(password.encode('utf-8')))
-        if keys:
-            e = keys[0]
-            if e.key_password and e.key_password != password:
-                raise UnsupportedContentError('a PKCS#12 store has one password for the store and its key; '
-                                              'the key password must equal the store password')
-            return pkcs12.serialize_key_and_certificates(
-                e.alias.encode('utf-8'), e.private_key, e.chain[0], e.chain[1:], encryption)
-        if not cryptography_at_least(MINIMUM_CRYPTOGRAPHY_JAVA_TRUSTSTORE):
-            raise UnsupportedContentError('writing a PKCS#12 truststore that Java accepts needs cryptography >= %s '
-                                          'on the managed host; use JKS or upgrade' % MINIMUM_CRYPTOGRAPHY_JAVA_TRUSTSTORE)
-        return pkcs12.serialize_java_truststore(
-            [pkcs12.PKCS12Certificate(e.certificate, e.alias.encode('utf-8')) for e in trusted], encryption)
+        converting = self.store_type != 'pkcs12'
+        locked = []
+        for e in self.key_entries():
+            if e.locked and self.password is not None:
+                try:
+                    e.open(self.password)
+                except WrongKeyPasswordError:
+                    pass
+            if e.locked:
+                locked.append(e)
+            elif e.key_password and e.key_password != password and not (converting and e._protected is not None):
+                raise UnsupportedContentError('a PKCS#12 store has one password for the store and its keys; '
+                                              'the key password of %r must equal the store password' % e.alias)
+        if locked:
+            raise UnsupportedContentError(
+                'a PKCS#12 store has one password for the store and its keys, and the key %s %s protected by a key '
+                'password that was not given; give it (key_password) or keep the store JKS'
+                % ('entries' if len(locked) > 1 else 'entry', _quoted([e.alias for e in locked]) +
+                   (' are' if len(locked) > 1 else ' is')))
+        plain, encrypted = [], []
+        chain_written = set()
+        used_ids = set(e.local_key_id for e in self.key_entries() if e.local_key_id is not None)
+        stamp = _now_ms()
+        for alias, e in self.entries.items():
+            if e.kind == 'private_key':
+                key_id = e.local_key_id
+                if key_id is None:
+                    # what Java writes: "Time <milliseconds>", unique in the store
+                    while ('Time %d' % stamp).encode('ascii') in used_ids:
+                        stamp += 1
+                    key_id = ('Time %d' % stamp).encode('ascii')
+                    used_ids.add(key_id)
+                plain.append(p12.key_bag(e.pkcs8(), password, alias, key_id))
+                encrypted.append(p12.cert_bag(e.chain_der[0], alias, key_id))
+                for der, cert in zip(e.chain_der[1:], e.chain[1:]):
+                    if der not in chain_written:
+                        chain_written.add(der)
+                        # Java names a CA certificate of a chain by its subject, without a localKeyId
+                        encrypted.append(p12.cert_bag(der, cert.subject.rfc4514_string()))
+            elif e.kind == 'trusted_certificate':
+                encrypted.append(p12.cert_bag(e.der, alias, trusted=True))
+            else:
+                for der, in_encrypted in e.pkcs12_bags(self.password, password):
+                    (encrypted if in_encrypted else plain).append(der)
+        return p12.dump(plain, encrypted, password)
+
+
+def _quoted(aliases):
+    return ', '.join(repr(a) for a in aliases)
+
+
+def _describe_entries(entries):
+    """'the secret key 's1' and the entry 'x' (...)' for a refusal sentence."""
+    parts = []
+    for e in entries:
+        if e.kind == 'secret_key':
+            parts.append('the secret key %r' % e.alias)
+        else:
+            parts.append('the entry %r (%s)' % (e.alias, e.describe()))
+    return ' and '.join([', '.join(parts[:-1]), parts[-1]]) if len(parts) > 1 else parts[0]
+
+
+def _p12_secret_entry(alias, bag, password):
+    """A PreservedEntry for a secret bag; its algorithm read when the store password decrypts it."""
+    algorithm = key_size = plaintext = None
+    try:
+        secret_type, inner = bag.secret_value()
+        if secret_type == p12.OID_SHROUDED_KEY_BAG:
+            plaintext = p12.unshroud(inner, password)
+            if plaintext is not None:
+                oid, size = p12.private_key_algorithm(plaintext)
+                algorithm = SECRET_KEY_ALGORITHMS.get(oid, oid)
+                key_size = size * 8
+    except (UnsupportedContentError,) + p12.malformed_errors():
+        plaintext = None
+    if plaintext is None:
+        return PreservedEntry(alias, 'secret_key', [bag], algorithm='unknown (not protected by the store password)')
+    return PreservedEntry(alias, 'secret_key', [bag], algorithm=algorithm, key_size=key_size, plaintext=plaintext)
+
+
+def _p12_leaf_for(pkcs8, cert_bags):
+    """The certificate bag whose public key is the key's, or None."""
+    if pkcs8 is None:
+        return None
+    try:
+        public = serialization.load_der_private_key(pkcs8, password=None,
+                                                    unsafe_skip_rsa_key_validation=True).public_key()
+    except Exception:
+        return None
+    for bag in cert_bags:
+        try:
+            cert = certs.x509.load_der_x509_certificate(bag.certificate_der())
+        except certs.PARSE_ERRORS:
+            continue
+        if certs.public_keys_equal(cert.public_key(), public):
+            return bag
+    return None
 
 
 def _pyjks_locked_entry(jks, entry):

@@ -74,8 +74,8 @@ options:
       - Also store O(ca_certificates) as trusted certificate entries.
       - An alias that already holds the same certificate is left alone; a certificate already trusted under another
         alias is not added again.
-      - Ignored, with a warning, for PKCS#12 stores, which this collection writes with a key entry or trusted entries,
-        not both; the CA certificates are then only in the key entry's chain.
+      - JKS and PKCS#12 stores alike hold them next to the key entry (a PKCS#12 trusted entry carries Java's
+        trusted-key-usage attribute, as keytool writes it).
     type: bool
     default: true
   validate:
@@ -182,7 +182,7 @@ def entry_facts(entry):
     facts = {'alias': entry.alias, 'kind': entry.kind}
     if entry.kind == 'private_key':
         facts['chain'] = [certs.summary(c) for c in entry.chain]
-    else:
+    elif entry.certificate is not None:
         facts.update(certs.summary(entry.certificate))
     return facts
 
@@ -212,26 +212,22 @@ def import_reply(module):
 
     added, replaced = [], []
     if p['trust_ca_certificates'] and given:
-        if sf.store_type == 'pkcs12':
-            module.warn('the CA certificates were not stored as trusted entries: this collection writes a PKCS#12 '
-                        'store with a key entry or trusted entries, not both (they are in the key entry\'s chain)')
-        else:
-            index = store.fingerprint_index()
-            for ca_alias, cert in given:
-                fp = certs.fingerprint(cert)
-                if ca_alias not in store.entries and index.get(fp):
-                    continue  # already trusted under another alias
-                current = store.entries.get(ca_alias)
-                if current is not None:
-                    before[ca_alias] = entry_facts(current)
-                outcome = store.set_trusted(ca_alias, cert)
-                if outcome == 'added':
-                    added.append(ca_alias)
-                elif outcome == 'replaced':
-                    replaced.append(ca_alias)
-                if outcome:
-                    touched.append(ca_alias)
-                    index.setdefault(fp, []).append(ca_alias)
+        index = store.fingerprint_index()
+        for ca_alias, cert in given:
+            fp = certs.fingerprint(cert)
+            if ca_alias not in store.entries and index.get(fp):
+                continue  # already trusted under another alias
+            current = store.entries.get(ca_alias)
+            if current is not None:
+                before[ca_alias] = entry_facts(current)
+            outcome = store.set_trusted(ca_alias, cert)
+            if outcome == 'added':
+                added.append(ca_alias)
+            elif outcome == 'replaced':
+                replaced.append(ca_alias)
+            if outcome:
+                touched.append(ca_alias)
+                index.setdefault(fp, []).append(ca_alias)
 
     changed = sf.save(backup=p['backup'], new_file_mode=0o600)
     result = dict(changed=changed, chain=[certs.summary(c) for c in chain],

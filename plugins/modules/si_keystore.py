@@ -34,7 +34,9 @@ options:
     description:
       - The password of the key entry. Defaults to O(password).
       - SI uses the store password for the key, so a different key password draws a warning.
-      - A PKCS#12 store has one password; a different O(key_password) is refused there.
+      - A PKCS#12 store has one password; a different O(key_password) is refused there, except when a JKS store
+        is converted to PKCS#12 (O(store_type)). It then opens the JKS key entry, which the store password protects
+        afterwards, as C(keytool -importkeystore) does.
     type: str
   state:
     description:
@@ -120,7 +122,9 @@ options:
     description: Password of O(pkcs12_path); without it the file is opened with an empty password.
     type: str
   pkcs12_alias:
-    description: Alias of the key entry in O(pkcs12_path) (a PKCS#12 file holds one key; this only checks it).
+    description:
+      - Alias of the key entry to take from O(pkcs12_path).
+      - Needed when the file holds several key entries; with one, it only checks the alias.
     type: str
   mode:
     description:
@@ -241,9 +245,15 @@ def existing_material(module):
         keys = source.key_entries()
         if not keys:
             raise InvalidInputError('the PKCS#12 file %s holds no private key' % p['pkcs12_path'])
-        if p['pkcs12_alias'] and keys[0].alias != normalize_alias(p['pkcs12_alias']):
-            raise InvalidInputError('the PKCS#12 file %s has no key under alias %r (it holds %r)'
-                                    % (p['pkcs12_path'], p['pkcs12_alias'], keys[0].alias))
+        held = ', '.join(repr(k.alias) for k in keys)
+        if p['pkcs12_alias']:
+            keys = [k for k in keys if k.alias == normalize_alias(p['pkcs12_alias'])]
+            if not keys:
+                raise InvalidInputError('the PKCS#12 file %s has no key under alias %r (it holds %s)'
+                                        % (p['pkcs12_path'], p['pkcs12_alias'], held))
+        elif len(keys) > 1:
+            raise InvalidInputError('the PKCS#12 file %s holds several keys (%s); choose one with pkcs12_alias'
+                                    % (p['pkcs12_path'], held))
         return keys[0].private_key, keys[0].chain
     if not (p['certificate'] or p['certificate_path']):
         return None
@@ -326,23 +336,30 @@ def ensure(module):
     alias = normalize_alias(p['alias'])
     before = store.summary() if module._diff else None
     warn_on_default_password(module, p['password'])
+    open_with = key_password
     if key_password != p['password']:
         check_password(key_password, 'the key password')
-        if sf.store_type == 'pkcs12':
+        if sf.store_type == 'pkcs12' and not (sf.converted and store.store_type == 'jks'):
             raise InvalidInputError('a PKCS#12 store has one password for the store and its key: '
                                     'leave key_password unset or equal to password')
-        module.warn('the key password differs from the store password; SI opens its keystores with one password '
-                    'for both, so it will not be able to use this key')
+        if sf.store_type == 'pkcs12':
+            # converting JKS to PKCS#12, as keytool -importkeystore: key_password opens the JKS key entry,
+            # and the store password protects it in the PKCS#12 store
+            key_password = p['password']
+        else:
+            module.warn('the key password differs from the store password; SI opens its keystores with one '
+                        'password for both, so it will not be able to use this key')
 
     entry = store.get(alias)
     if entry is not None and entry.kind != 'private_key':
-        raise InvalidInputError('the alias %r is a trusted certificate entry, not a key entry' % alias)
+        raise InvalidInputError('the alias %r is a %s entry, not a key entry' % (
+            alias, 'trusted certificate' if entry.kind == 'trusted_certificate' else entry.describe()))
 
     if p['state'] == 'absent':
         store.remove(alias)
     else:
         if entry is not None:
-            entry.open(key_password, p['password'], p['old_password'])
+            entry.open(open_with, p['password'], p['old_password'])
         material = existing_material(module)
         if material is not None:
             store.set_key(alias, material[0], material[1], key_password)

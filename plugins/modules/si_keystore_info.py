@@ -16,6 +16,8 @@ description:
     expire soon, and whether the store still holds one of the certificates every SI download ships.
   - The store is only read, never written, and key entries' chains are read without decrypting their keys,
     so no key password is needed.
+  - Every entry is listed, also those the other modules do not manage, such as the secret keys of a PKCS#12 store
+    (C(keytool -genseckey)), with their alias, kind, algorithm and size, never the key.
 author: wso2si.keystores contributors (@wso2si)
 extends_documentation_fragment:
   - wso2si.keystores.store
@@ -80,7 +82,10 @@ EXAMPLES = r'''
 
 RETURN = r'''
 entries:
-  description: The entries, sorted by alias. The certificate facts are those of the entry's certificate (a key entry's leaf).
+  description:
+    - The entries, sorted by alias. The certificate facts are those of the entry's certificate (a key entry's leaf).
+    - Secret keys and other entries without a certificate have only RV(entries[].alias), RV(entries[].kind)
+      and RV(entries[].algorithm) and RV(entries[].key_size) or RV(entries[].description).
   returned: always
   type: list
   elements: dict
@@ -90,10 +95,22 @@ entries:
       type: str
       sample: wso2carbon
     kind:
-      description: The kind of entry.
+      description:
+        - The kind of entry. C(secret_key) is a secret key of a PKCS#12 store; C(other) is an entry this
+          collection does not model, which it keeps as it is when it rewrites the store.
       type: str
-      choices: [private_key, trusted_certificate]
+      choices: [private_key, trusted_certificate, secret_key, other]
       sample: private_key
+    algorithm:
+      description: The algorithm of a secret key, as Java names it (C(AES), C(HmacSHA256), ...).
+      type: str
+      returned: for secret keys
+      sample: AES
+    description:
+      description: What an entry of kind C(other) is.
+      type: str
+      returned: for entries of kind C(other)
+      sample: a PKCS#12 bag of type 1.2.840.113549.1.12.10.1.4
     subject:
       description: The certificate's subject, most specific first.
       type: str
@@ -139,7 +156,7 @@ entries:
       type: str
       sample: RSA
     key_size:
-      description: The size of the certificate's public key in bits.
+      description: The size of the certificate's public key in bits; for a secret key, the size of the key.
       type: int
       sample: 2048
     subject_alt_names:
@@ -237,6 +254,11 @@ def describe(module):
     for entry in selected:
         chain = entry.chain
         facts = {'alias': entry.alias, 'kind': entry.kind}
+        if not chain:
+            # a secret key, or another entry without a certificate: what it is, never its content
+            facts.update(entry.facts())
+            entries.append(facts)
+            continue
         facts.update(certificate_facts(chain[0], now))
         chain_facts = [facts] + [certificate_facts(c, now) for c in chain[1:]]
         if entry.kind == 'private_key':

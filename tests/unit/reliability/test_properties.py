@@ -75,22 +75,19 @@ ascii_passwords = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7e),
 @st.composite
 def stores(draw):
     store_type = draw(st.sampled_from(['jks', 'pkcs12']))
-    # Java opens a PKCS#12 store only with an ASCII password, and cryptography writes none without entries
-    # (both refused with a plain sentence: test_pkcs12_limits_are_plain_errors)
+    # Java opens a PKCS#12 store only with an ASCII password (refused with a plain sentence:
+    # test_pkcs12_limits_are_plain_errors); a PKCS#12 store holds any mix, several keys, or nothing
     password = draw(passwords if store_type == 'jks' else ascii_passwords)
-    names = draw(st.lists(aliases, min_size=0 if store_type == 'jks' else 1, max_size=6, unique_by=lambda a: a.lower()))
+    names = draw(st.lists(aliases, min_size=0, max_size=6, unique_by=lambda a: a.lower()))
     entries = []
-    if store_type == 'pkcs12' and names and draw(st.booleans()):
-        key, chain = draw(st.sampled_from(POOL.keys))
-        entries.append(('key', names[0], key, chain, None))
-    else:
-        for alias in names:
-            if store_type == 'jks' and draw(st.booleans()):
-                key, chain = draw(st.sampled_from(POOL.keys))
-                key_password = draw(st.one_of(st.none(), passwords))
-                entries.append(('key', alias, key, chain, key_password))
-            else:
-                entries.append(('trusted', alias, draw(st.sampled_from(POOL.trusted)), None, None))
+    for alias in names:
+        if draw(st.booleans()):
+            key, chain = draw(st.sampled_from(POOL.keys))
+            # PKCS#12 has one password for the store and its keys
+            key_password = draw(st.one_of(st.none(), passwords)) if store_type == 'jks' else None
+            entries.append(('key', alias, key, chain, key_password))
+        else:
+            entries.append(('trusted', alias, draw(st.sampled_from(POOL.trusted)), None, None))
     return store_type, password, entries
 
 
@@ -142,9 +139,9 @@ def test_any_entries_round_trip(spec):
 @settings(max_examples=20, **COMMON)
 @given(st.text(password_chars, min_size=6, max_size=12).filter(lambda p: any(ord(c) > 127 for c in p)))
 def test_pkcs12_limits_are_plain_errors(password):
-    from ansible_collections.wso2si.keystores.plugins.module_utils.errors import InvalidInputError, UnsupportedContentError
-    with pytest.raises(UnsupportedContentError, match='no entries'):
-        Keystore('pkcs12').dumps('Ascii.pass-1')
+    from ansible_collections.wso2si.keystores.plugins.module_utils.errors import InvalidInputError
+    # an empty PKCS#12 store is written, as keytool writes one
+    assert Keystore.loads(Keystore('pkcs12').dumps('Ascii.pass-1'), 'Ascii.pass-1').entries == {}
     with pytest.raises(InvalidInputError, match='must be ASCII'):
         build('pkcs12', password, [('trusted', 'ca', POOL.trusted[0], None, None)]).dumps(password)
     # JKS carries any password

@@ -78,25 +78,28 @@ def test_trust_store_round_trip(store_type):
     assert loaded.find_certificate(certs.fingerprint(cas[1])) == ['ca0', 'ca1']
 
 
-def test_pkcs12_mixed_store_refused_on_write():
+def test_pkcs12_mixed_store_round_trips():
     key, cert = identity()
+    ca = identity('ca')[1]
     store = Keystore('pkcs12', password=PW)
     store.set_key('k', key, [cert])
-    store.set_trusted('ca', identity('ca')[1])
-    with pytest.raises(UnsupportedContentError, match='JKS'):
-        store.dumps(PW)
+    store.set_trusted('ca', ca)
+    loaded = Keystore.loads(store.dumps(PW), PW)
+    assert {e.alias: e.kind for e in loaded.entries.values()} == {'k': 'private_key', 'ca': 'trusted_certificate'}
+    assert loaded.get('ca').fingerprint() == certs.fingerprint(ca)
 
 
-def test_pkcs12_with_two_keys_refused():
-    """cryptography keeps only the first key of a multi-key PKCS#12: refuse instead of dropping one."""
+def test_pkcs12_with_two_keys_listed():
+    """cryptography keeps only the first key of a multi-key PKCS#12: the container is read here, every key kept."""
     key, cert = identity('a')
     key2, cert2 = identity('b')
     p12 = pkcs12.serialize_key_and_certificates(b'a', key, cert, None, serialization.BestAvailableEncryption(PW.encode()))
     ks = Keystore.loads(p12, PW)
     assert len(ks.key_entries()) == 1
-    two = _two_key_pkcs12(key, cert, key2, cert2)
-    with pytest.raises(UnsupportedContentError, match='2 private keys'):
-        Keystore.loads(two, PW)
+    two = Keystore.loads(_two_key_pkcs12(key, cert, key2, cert2), PW)
+    assert sorted(e.alias for e in two.key_entries()) == ['k0', 'k1']
+    assert certs.public_keys_equal(two.get('k1').public_key(), key2)
+    assert two.get('k1').fingerprint() == certs.fingerprint(cert2)
 
 
 def _two_key_pkcs12(key, cert, key2, cert2):
@@ -244,14 +247,12 @@ def test_keytool_store_with_separate_key_password(tmp_path, storetype):
     entry = store.get('kt')
     entry.unlock('separate-key' if storetype == 'JKS' else PW)
     store.set_trusted('extra', identity('extra')[1])
-    if storetype == 'PKCS12':
-        with pytest.raises(UnsupportedContentError):
-            store.dumps(PW)
-        return
     with open(path, 'wb') as f:
         f.write(store.dumps(PW))
     out = keytool('-list', '-keystore', path, '-storepass:env', 'KT_PW')
     assert 'kt, ' in out and 'extra, ' in out
+    if storetype == 'PKCS12':
+        return
     # keytool can still use the key with its own password
     subprocess.run(['keytool', '-certreq', '-alias', 'kt', '-keystore', path, '-storepass:env', 'KT_PW',
                     '-keypass:env', 'KT_KEYPW'], env=env_pw, check=True, capture_output=True)
