@@ -15,7 +15,7 @@ CONFIG_JSON (all keys optional):
             SIGKILL this process at the nth such call on a file in DIR
             ("partial": a write of half the buffer, then the kill).
 ``fail``    {"op": "mkstemp"|"write"|"rename", "dir": DIR, "nth": [1, ...],
-             "errno": 13}: the nth such calls on a file in DIR (counted
+             "errno": 13}, or a list of them: the nth such calls on a file in DIR (counted
             apart from ``kill``) raise OSError(errno) instead of running,
             e.g. a directory that is not writable, or a rename refused.
 ``record``  a file: one JSON line per write to, and rename of, a temporary
@@ -72,19 +72,21 @@ def main():
 
     kill = config.get('kill')
     record = config.get('record')
-    fail = config.get('fail')
+    fails = config.get('fail') or []
+    fails = [fails] if isinstance(fails, dict) else fails
     counts = {}
     fail_counts = {}
 
     def fail_now(op, path):
-        if not fail or fail['op'] != op or not path:
-            return
-        if os.path.dirname(os.path.abspath(path)) != os.path.abspath(fail['dir']):
-            return
-        fail_counts[op] = fail_counts.get(op, 0) + 1
-        if fail_counts[op] in fail.get('nth', [1]):
-            code = fail.get('errno', errno.EACCES)
-            raise OSError(code, os.strerror(code), path)
+        for n, fail in enumerate(fails):
+            if fail['op'] != op or not path:
+                continue
+            if os.path.dirname(os.path.abspath(path)) != os.path.abspath(fail['dir']):
+                continue
+            fail_counts[n] = fail_counts.get(n, 0) + 1
+            if fail_counts[n] in fail.get('nth', [1]):
+                code = fail.get('errno', errno.EACCES)
+                raise OSError(code, os.strerror(code), path)
 
     def in_scope(path):
         if not kill or not path:
