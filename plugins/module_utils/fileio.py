@@ -215,13 +215,33 @@ def _set_owner(fd, uid, gid):
                 raise
 
 
-def private_mode(mode, old_mode=None):
+def _reader(path):
+    """The user who reads the file besides its owner: the owner of its directory
+    (SI's user, in an SI home), or None."""
+    try:
+        return os.stat(os.path.dirname(os.path.abspath(path))).st_uid
+    except OSError:
+        return None
+
+
+def private_mode(mode, old_stat=None, path=None):
     """The mode of a private (secrets) file: ``mode`` without any access for
-    others, plus the group's read access when the old file gave it (SI may read
-    its vault through its group)."""
-    final = mode & ~0o007
-    if old_mode is not None and old_mode & 0o040:
-        final |= 0o040
+    others. The group's read access is kept when the old file gave it on
+    purpose: a file that was group-readable but not world-readable (0640, SI's
+    user in the group, or an ACL whose mask is the group bits), or a
+    world-readable one whose reader (the directory's owner, see ``_reader``) is
+    not its owner but is in its group."""
+    final = mode & ~0o077
+    if old_stat is None:
+        return final
+    old = stat.S_IMODE(old_stat.st_mode)
+    if not old & 0o040:
+        return final
+    if not old & 0o004:
+        return final | 0o040
+    reader = _reader(path) if path else None
+    if reader is not None and reader != old_stat.st_uid and _in_group(reader, old_stat.st_gid):
+        return final | 0o040
     return final
 
 
@@ -257,9 +277,8 @@ def check_private_readers(path, old_stat, final_mode, what=None):
     SI runs as, in an SI home) reads it today only through "others"."""
     if old_stat is None or not old_stat.st_mode & 0o004 or final_mode & 0o004:
         return
-    try:
-        reader = os.stat(os.path.dirname(path)).st_uid
-    except OSError:
+    reader = _reader(path)
+    if reader is None:
         return
     if reader == old_stat.st_uid or (_in_group(reader, old_stat.st_gid) and final_mode & 0o040) or _has_acl(path):
         return
@@ -365,7 +384,7 @@ def atomic_write(path, data, mode=None, force_mode=False, owner=None, group=None
         raise InvalidInputError('%s exists and is not a regular file' % path)
     unchanged = 'the previous file is unchanged' if st is not None else 'nothing was written'
     if private:
-        final_mode = private_mode(0o600 if mode is None else mode, stat.S_IMODE(st.st_mode) if st is not None else None)
+        final_mode = private_mode(0o600 if mode is None else mode, st, target)
         check_private_readers(target, st, final_mode, what=path)
     elif st is not None and not (force_mode and mode is not None):
         final_mode = stat.S_IMODE(st.st_mode)
@@ -462,8 +481,7 @@ class WriteSet(object):
             if c.before_stat is not None:
                 c.before = read_file(target, what=c.path)
             if c.private:
-                final = private_mode(0o600 if c.mode is None else c.mode,
-                                     stat.S_IMODE(c.before_stat.st_mode) if c.before_stat is not None else None)
+                final = private_mode(0o600 if c.mode is None else c.mode, c.before_stat, target)
                 check_private_readers(target, c.before_stat, final, what=c.path)
         backups = {}
         for c in self.changes:

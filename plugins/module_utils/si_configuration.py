@@ -939,10 +939,10 @@ def mode_differs(path, mode):
     ``enforce_mode`` would give it (``fileio.private_mode``)."""
     from ansible_collections.wso2si.keystores.plugins.module_utils.fileio import private_mode
     try:
-        current = os.stat(path).st_mode & 0o7777
+        st = os.stat(path)
     except OSError:
         return False
-    return current != private_mode(mode, current)
+    return (st.st_mode & 0o7777) != private_mode(mode, st, os.path.realpath(path))
 
 
 def _mask_known(text, secrets):

@@ -24,7 +24,6 @@ skip otherwise.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import grp
 import json
 import os
 import pwd
@@ -38,7 +37,6 @@ import pytest
 
 from ansible_collections.wso2si.keystores.tests.unit.reliability import helpers as h
 from ansible_collections.wso2si.keystores.plugins.module_utils import fileio
-from ansible_collections.wso2si.keystores.plugins.module_utils import secure_vault as sv
 
 pytestmark = h.needs_layout
 
@@ -259,6 +257,37 @@ def test_world_readable_secrets_file_read_by_si_through_others_is_refused(tmp_pa
     h.assert_clean_failure(r, r'readable by others .*%s.* would lock %s out' % (USER, USER))
     assert h.sha256_file(secrets) == old
     assert stat.S_IMODE(os.stat(secrets).st_mode) == 0o644
+
+
+def test_world_readable_secrets_file_read_by_si_through_its_group_keeps_the_group(tmp_path, user):
+    """root:SI-group 0644 in SI's directory: others lose access, SI's group keeps it (0640)."""
+    uid, gid = user
+    d = str(tmp_path / 'conf')
+    os.mkdir(d)
+    os.chown(d, uid, gid)
+    vault = vault_store(tmp_path)
+    secrets = h.write(os.path.join(d, 'secrets.properties'), 'old.secret=plainText Old.value1\n', 0o644)
+    os.chown(secrets, 0, gid)
+    r = h.run_module('si_secret', secret_args(secrets, vault), tmp_path)
+    h.assert_ok(r)
+    assert stat.S_IMODE(os.stat(secrets).st_mode) == 0o640
+    r = h.run_module('si_secret', secret_args(secrets, vault), tmp_path)
+    h.assert_ok(r)
+    assert not r.json['changed']
+
+
+def test_shipped_world_readable_secrets_file_of_si_becomes_0600(tmp_path, user):
+    """SI's user owns the file (as SI ships it, 0644): only its owner needs it, 0600."""
+    uid, gid = user
+    d = str(tmp_path / 'conf')
+    os.mkdir(d)
+    os.chown(d, uid, gid)
+    vault = vault_store(tmp_path)
+    secrets = h.write(os.path.join(d, 'secrets.properties'), 'old.secret=plainText Old.value1\n', 0o644)
+    os.chown(secrets, uid, gid)
+    h.assert_ok(h.run_module('si_secret', secret_args(secrets, vault), tmp_path))
+    assert stat.S_IMODE(os.stat(secrets).st_mode) == 0o600
+    assert owner_of(secrets) == (uid, gid)
 
 
 # ---------------------------------------------------------------- 12.11 three files, one change
