@@ -72,7 +72,7 @@ def check_yaml_dependency(module):
 def locked_all(paths):
     """Hold ``fileio.locked`` on the directory of every path, each directory once,
     taken in sorted order so two tasks never wait on each other crosswise."""
-    directories = sorted(set(os.path.dirname(os.path.abspath(p)) for p in paths if p))
+    directories = sorted(set(os.path.dirname(os.path.realpath(os.path.abspath(p))) for p in paths if p))
     with contextlib.ExitStack() as stack:
         for directory in directories:
             # locked() locks the directory holding its argument
@@ -1265,29 +1265,36 @@ def mask_launcher(before, after, secrets=()):
 
 
 def write_file(module, path, data, mode=None, backup=False, enforce_mode=False):
-    """Atomically replace ``path`` with ``data`` (bytes). A new file gets ``mode`` and,
-    when running as root, the owner and group of its directory, so SI (running as
-    that user) can read it. Returns the backup file, if one was made."""
-    from ansible_collections.wso2si.keystores.plugins.module_utils.fileio import atomic_write, backup as private_backup
-    existed = os.path.exists(path)
-    backup_file = private_backup(module, path) if backup and existed else None
-    atomic_write(path, data, mode=mode, force_mode=enforce_mode)
-    try:
-        if not existed and os.geteuid() == 0:
-            st = os.stat(os.path.dirname(os.path.abspath(path)))
-            os.chown(path, st.st_uid, st.st_gid)
-        if enforce_mode and mode is not None:
-            os.chmod(path, mode)
-    except OSError as exc:
-        raise KeystoreError('cannot set the owner or mode of %s: %s' % (path, exc.strerror)) from exc
-    return backup_file
+    """Atomically replace ``path`` with ``data`` (bytes), by fileio's rules (owner
+    and group of the file replaced or of its directory, ACLs kept, a link
+    followed). ``enforce_mode``: a private file (``fileio.private_mode``: never
+    readable by others, the group's read kept). Returns the backup file, if one
+    was made."""
+    files = write_files(module, [dict(path=path, data=data, mode=mode, backup=backup, enforce_mode=enforce_mode)])
+    return files.get(path)
+
+
+def write_files(module, files):
+    """Write several files as one change (``fileio.WriteSet``), in the order given:
+    each a dict(path, data, mode=None, backup=False, enforce_mode=False). Returns
+    {path: backup file}."""
+    from ansible_collections.wso2si.keystores.plugins.module_utils.fileio import WriteSet
+    ws = WriteSet()
+    for f in files:
+        private = bool(f.get('enforce_mode')) and f.get('mode') is not None
+        ws.add(f['path'], f['data'], mode=f.get('mode'), private=private, backup=bool(f.get('backup')))
+    return ws.commit()
 
 
 def mode_differs(path, mode):
+    """True when ``path`` exists and its mode is not what a write with
+    ``enforce_mode`` would give it (``fileio.private_mode``)."""
+    from ansible_collections.wso2si.keystores.plugins.module_utils.fileio import private_mode
     try:
-        return (os.stat(path).st_mode & 0o7777) != mode
+        st = os.stat(path)
     except OSError:
         return False
+    return (st.st_mode & 0o7777) != private_mode(mode, st, os.path.realpath(path))
 
 
 def _mask_known(text, secrets):

@@ -28,7 +28,7 @@ from ansible_collections.wso2si.keystores.plugins.module_utils.errors import (
     InvalidInputError, KeystoreError, UnsupportedContentError, WrongPasswordError,
 )
 from ansible_collections.wso2si.keystores.plugins.module_utils.fileio import (
-    atomic_write, backup as private_backup, locked, read_file, remove_stale_temporaries,
+    PartialWriteError, atomic_write, locked, make_backup, os_error_sentence, read_file, remove_stale_temporaries,
 )
 from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import Keystore, check_password, normalize_alias
 
@@ -136,8 +136,10 @@ class StoreFile(object):
             return True
         data = self.store.dumps(self.password, self.store_type)
         if backup and self.exists:
-            self.backup_file = private_backup(self.module, self.path)
-        atomic_write(self.path, data, mode=new_file_mode)
+            self.backup_file = make_backup(self.path)
+        # owner/group options (when the module has them) are given before the rename, the rest by fileio's rule
+        atomic_write(self.path, data, mode=new_file_mode,
+                     owner=self.module.params.get('owner'), group=self.module.params.get('group'))
         return True
 
     def apply_file_attributes(self, changed, diff=None):
@@ -197,7 +199,9 @@ def warn_on_shipped_keys(module, store, path, strict=None):
 
 def run(module, logic):
     """Check dependencies, run ``logic(module)``, exit with its result or with
-    one plain sentence for any error of the collection."""
+    one plain sentence for any error of the collection, and for any ``OSError``
+    (naming its file) that a step did not turn into one. A write of several
+    files that failed part way also reports ``changed`` and its backups."""
     check_dependencies(module)
     path = module.params.get('path')
     try:
@@ -207,6 +211,10 @@ def run(module, logic):
                 result = logic(module)
         else:
             result = logic(module)
+    except PartialWriteError as exc:
+        module.fail_json(msg=str(exc), **exc.result)
     except KeystoreError as exc:
         module.fail_json(msg=str(exc))
+    except OSError as exc:
+        module.fail_json(msg=os_error_sentence(exc))
     module.exit_json(**result)

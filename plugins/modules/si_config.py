@@ -506,19 +506,18 @@ def present(module, paths, text, secrets_path):
                               before=sv.mask_properties(secrets_before or ''), after=sv.mask_properties(secrets_after)))
         result['diff'] = diffs
     if changes and not module.check_mode:
-        backups = {}
-        # the secrets first: deployment.yaml never names an alias the secrets file lacks
+        writes = []
+        # the secrets first: deployment.yaml never names an alias the secrets file lacks; one change: every file
+        # is checked writable first, and a later failure puts the earlier files back (fileio.WriteSet)
         if secrets_after is not None and (secrets_after != (secrets_before or '') or secrets_before is None
                                           or sc.mode_differs(secrets_path, SECRETS_MODE)):
-            backups[secrets_path] = sc.write_file(module, secrets_path, secrets_after.encode('utf-8'), SECRETS_MODE,
-                                                  p['backup'], enforce_mode=True)
+            writes.append(dict(path=secrets_path, data=secrets_after.encode('utf-8'), mode=SECRETS_MODE,
+                               backup=p['backup'], enforce_mode=True))
         if plan.changed:
-            backups[paths.deployment] = sc.write_file(module, paths.deployment, plan.after.encode('utf-8'),
-                                                      backup=p['backup'])
+            writes.append(dict(path=paths.deployment, data=plan.after.encode('utf-8'), backup=p['backup']))
         if launcher_after is not None and launcher_after != launcher_before:
-            backups[paths.launcher] = sc.write_file(module, paths.launcher, launcher_after.encode('utf-8'),
-                                                    backup=p['backup'])
-        backups = dict((k, v) for k, v in backups.items() if v)
+            writes.append(dict(path=paths.launcher, data=launcher_after.encode('utf-8'), backup=p['backup']))
+        backups = dict((k, v) for k, v in sc.write_files(module, writes).items() if v)
         if backups:
             result['backup_files'] = backups
     return result

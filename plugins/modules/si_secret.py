@@ -331,16 +331,15 @@ def apply(module, where, need_vault):
                               before=mask_master(master_before or ''), after=mask_master(master_after)))
         result['diff'] = diffs
     if result['changed'] and not module.check_mode:
-        backups = {}
+        writes = []  # one change (fileio.WriteSet): both files checked writable first, put back on a later failure
         if secrets_changed or secrets_mode:
-            backups[where['secrets_file']] = sc.write_file(module, where['secrets_file'], after.encode('utf-8'),
-                                                           FILE_MODE, p['backup'] and secrets_changed, enforce_mode=True)
+            writes.append(dict(path=where['secrets_file'], data=after.encode('utf-8'), mode=FILE_MODE,
+                               backup=p['backup'] and secrets_changed, enforce_mode=True))
         if master_after is not None or master_mode:
             text = master_after if master_after is not None else master_before
-            backups[where['master_keys_file']] = sc.write_file(module, where['master_keys_file'], text.encode('utf-8'),
-                                                               FILE_MODE, p['backup'] and master_after is not None,
-                                                               enforce_mode=True)
-        backups = dict((k, v) for k, v in backups.items() if v)
+            writes.append(dict(path=where['master_keys_file'], data=text.encode('utf-8'), mode=FILE_MODE,
+                               backup=p['backup'] and master_after is not None, enforce_mode=True))
+        backups = dict((k, v) for k, v in sc.write_files(module, writes).items() if v)
         if backups:
             result['backup_files'] = backups
     return result

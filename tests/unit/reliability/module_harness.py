@@ -14,6 +14,10 @@ CONFIG_JSON (all keys optional):
              "when": "before"|"after"|"partial", "nth": 1, "dir": DIR}:
             SIGKILL this process at the nth such call on a file in DIR
             ("partial": a write of half the buffer, then the kill).
+``fail``    {"op": "mkstemp"|"write"|"rename", "dir": DIR, "nth": [1, ...],
+             "errno": 13}, or a list of them: the nth such calls on a file in DIR (counted
+            apart from ``kill``) raise OSError(errno) instead of running,
+            e.g. a directory that is not writable, or a rename refused.
 ``record``  a file: one JSON line per write to, and rename of, a temporary
             file of the collection, and per backup copy, with the file's mode
             at that moment.
@@ -28,8 +32,10 @@ Nothing in the collection knows about this file: the module code runs unchanged.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import errno
 import json
 import os
+import re
 import resource
 import runpy
 import signal
@@ -37,6 +43,8 @@ import sys
 import tempfile
 
 TEMP_PREFIX = '.wso2si-'
+# FILE.PID.YYYY-mm-dd@HH:MM:SS[.RANDOM]~
+BACKUP_NAME = re.compile(r'^(.*)\.[0-9]+\.[0-9]{4}-[0-9]{2}-[0-9]{2}@[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9a-f]+)?~$')
 
 
 def fd_path(fd):
@@ -64,7 +72,21 @@ def main():
 
     kill = config.get('kill')
     record = config.get('record')
+    fails = config.get('fail') or []
+    fails = [fails] if isinstance(fails, dict) else fails
     counts = {}
+    fail_counts = {}
+
+    def fail_now(op, path):
+        for n, fail in enumerate(fails):
+            if fail['op'] != op or not path:
+                continue
+            if os.path.dirname(os.path.abspath(path)) != os.path.abspath(fail['dir']):
+                continue
+            fail_counts[n] = fail_counts.get(n, 0) + 1
+            if fail_counts[n] in fail.get('nth', [1]):
+                code = fail.get('errno', errno.EACCES)
+                raise OSError(code, os.strerror(code), path)
 
     def in_scope(path):
         if not kill or not path:
@@ -98,6 +120,11 @@ def main():
         path = fd_path(fd)
         if os.path.basename(path).startswith(TEMP_PREFIX):
             note('write', path, size=len(data))
+        backup_of = BACKUP_NAME.match(path)
+        if backup_of:
+            # a backup the collection writes itself (fileio.make_backup): its content goes in here
+            note('backup', path, source=backup_of.group(1))
+        fail_now('write', path)
         if kill and kill['op'] == 'write' and in_scope(path):
             counts['write'] = counts.get('write', 0) + 1
             if counts['write'] == kill.get('nth', 1):
@@ -129,6 +156,7 @@ def main():
         if os.path.basename(str(src)).startswith(TEMP_PREFIX):
             note('rename', str(src), dest=str(dst))
         maybe_kill('rename', str(dst), 'before')
+        fail_now('rename', str(dst))
         out = real_rename(src, dst, *args, **kwargs)
         maybe_kill('rename', str(dst), 'after')
         return out
@@ -137,6 +165,7 @@ def main():
         directory = kwargs.get('dir') or tempfile.gettempdir()
         probe = os.path.join(directory, 'x')
         maybe_kill('mkstemp', probe, 'before')
+        fail_now('mkstemp', probe)
         fd, path = real_mkstemp(*args, **kwargs)
         if os.path.basename(path).startswith(TEMP_PREFIX):
             note('create', path)
