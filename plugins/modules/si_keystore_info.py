@@ -195,7 +195,7 @@ store_type:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.wso2si.keystores.plugins.module_utils import certificates as certs
-from ansible_collections.wso2si.keystores.plugins.module_utils.defaults import is_shipped_wso2_certificate
+from ansible_collections.wso2si.keystores.plugins.module_utils.defaults import shipped_entries
 from ansible_collections.wso2si.keystores.plugins.module_utils.errors import WrongKeyPasswordError
 from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import normalize_alias
 from ansible_collections.wso2si.keystores.plugins.module_utils.store_file import StoreFile, run, store_argument_spec
@@ -233,7 +233,7 @@ def describe(module):
     else:
         selected = [store.entries[a] for a in sorted(store.entries)]
 
-    entries, expiring, defaults = [], [], []
+    entries, expiring = [], []
     for entry in selected:
         chain = entry.chain
         facts = {'alias': entry.alias, 'kind': entry.kind}
@@ -250,9 +250,8 @@ def describe(module):
                     facts['key_password_valid'] = False
         if any(f['days_remaining'] < p['expiry_warning_days'] for f in chain_facts):
             expiring.append(entry.alias)
-        if any(is_shipped_wso2_certificate(f['fingerprint_sha256']) for f in chain_facts):
-            defaults.append(entry.alias)
         entries.append(facts)
+    defaults = [found.alias for found in shipped_entries(store, [entry.alias for entry in selected])]
     return dict(changed=False, entries=entries, expiring=expiring, uses_default_wso2_key=bool(defaults),
                 default_wso2_aliases=defaults, store_type=store.store_type)
 
