@@ -122,6 +122,12 @@ entries:
       description: Whether the certificate has expired.
       type: bool
       sample: false
+    not_yet_valid:
+      description:
+        - Whether the certificate is not valid yet (its RV(entries[].not_before) is in the future); such a certificate
+          is not expired and has days remaining, yet no TLS peer accepts it.
+      type: bool
+      sample: false
     self_signed:
       description: Whether the certificate is self-signed.
       type: bool
@@ -175,12 +181,14 @@ expiring:
   sample: []
 uses_default_wso2_key:
   description:
-    - Whether an entry (of those described) holds one of the certificates shipped with SI, whose private keys everyone has.
+    - Whether an entry (of those described) holds shipped WSO2 material, whose private keys everyone has: one of the
+      certificates shipped with SI, or any certificate (a key entry's, one of its chain, or a trusted one) that
+      carries one of their public keys, such as a certificate re-issued on the shipped key.
   returned: always
   type: bool
   sample: true
 default_wso2_aliases:
-  description: Aliases of the entries that hold a shipped WSO2 certificate.
+  description: Aliases of the entries that hold shipped WSO2 material (see RV(uses_default_wso2_key)).
   returned: always
   type: list
   elements: str
@@ -196,7 +204,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.wso2si.keystores.plugins.module_utils import certificates as certs
 from ansible_collections.wso2si.keystores.plugins.module_utils.defaults import shipped_entries
-from ansible_collections.wso2si.keystores.plugins.module_utils.errors import WrongKeyPasswordError
+from ansible_collections.wso2si.keystores.plugins.module_utils.errors import InvalidInputError, WrongKeyPasswordError
 from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import normalize_alias
 from ansible_collections.wso2si.keystores.plugins.module_utils.store_file import StoreFile, run, store_argument_spec
 
@@ -212,6 +220,7 @@ def certificate_facts(cert, now):
         'not_after': certs.iso(certs.not_after(cert)),
         'days_remaining': remaining.days,
         'expired': remaining.total_seconds() < 0,
+        'not_yet_valid': certs.not_before(cert) > now,
         'self_signed': certs.is_self_signed(cert),
         'fingerprint_sha1': certs.fingerprint(cert, 'sha1'),
         'fingerprint_sha256': certs.fingerprint(cert),
@@ -224,6 +233,8 @@ def certificate_facts(cert, now):
 
 def describe(module):
     p = module.params
+    if p['expiry_warning_days'] < 0:
+        raise InvalidInputError('expiry_warning_days must be 0 or more (got %d)' % p['expiry_warning_days'])
     sf = StoreFile(module, p['path'], p['password'], p['store_type'])
     store = sf.open_existing()
     now = certs.utcnow()
