@@ -201,7 +201,7 @@ def shipped_key(monkeypatch, identities):
 def test_rule_covers_key_entries_chains_and_trusted_certificates(shipped_key, identities):
     reissued = certs.self_signed_certificate(shipped_key, certs.parse_name('CN=reissued'), None, validity_days=400)
     other_key, other_cert = identities['vault']
-    signed_by_shipped = Keystore('jks')
+    empty = Keystore('jks')
     store = Keystore('jks')
     store.set_key('reissued', shipped_key, [reissued])
     store.set_trusted('trusted-reissued', reissued)
@@ -211,7 +211,7 @@ def test_rule_covers_key_entries_chains_and_trusted_certificates(shipped_key, id
                                                   ('trusted-reissued', 'trusted_certificate')]
     assert all('with another certificate' in f.where for f in found)
     assert defaults.shipped_entries(store, ['own']) == []
-    assert defaults.shipped_entries(signed_by_shipped) == []
+    assert defaults.shipped_entries(empty) == []
 
 
 def test_audit_fails_a_certificate_reissued_on_a_shipped_key(tmp_path, identities, shipped_key):
