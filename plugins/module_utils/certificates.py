@@ -241,8 +241,8 @@ def weak_key_reason(key):
         public = key.public_key() if hasattr(key, 'public_key') else key
         bits = getattr(public, 'key_size', None)
         if bits is not None and bits < MIN_OTHER_KEY_BITS:
-            return 'a %d-bit %s (at least %d bits are required)' % (bits, kind.replace('PublicKey', ' key'),
-                                                                   MIN_OTHER_KEY_BITS)
+            name = kind.replace('PublicKey', ' key')
+            return 'a %d-bit %s (at least %d bits are required)' % (bits, name, MIN_OTHER_KEY_BITS)
     return None
 
 

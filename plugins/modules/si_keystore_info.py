@@ -181,7 +181,7 @@ expiring:
   sample: []
 uses_default_wso2_key:
   description:
-    - Whether an entry (of those described) holds shipped WSO2 material, whose private keys everyone has: one of the
+    - Whether an entry (of those described) holds shipped WSO2 material, whose private keys everyone has - one of the
       certificates shipped with SI, or any certificate (a key entry's, one of its chain, or a trusted one) that
       carries one of their public keys, such as a certificate re-issued on the shipped key.
   returned: always
