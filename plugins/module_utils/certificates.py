@@ -111,7 +111,9 @@ def _load_der_cert(der, what):
 def _load_pkcs7(der, what):
     try:
         return list(load_der_pkcs7_certificates(der))
-    except PARSE_ERRORS as exc:
+    except PARSE_ERRORS + (UnsupportedAlgorithm,) as exc:
+        # UnsupportedAlgorithm: a PKCS#7 structure other than signed data ("Only basic signed
+        # structures are currently supported"), e.g. 12 bytes of ContentInfo found by the fuzz run
         raise InvalidInputError('%s is not a certificate in PEM, DER or PKCS#7 form' % what) from exc
 
 
@@ -213,6 +215,80 @@ def not_before(cert):
 
 def not_after(cert):
     return getattr(cert, 'not_valid_after_utc', None) or cert.not_valid_after.replace(tzinfo=datetime.timezone.utc)
+
+
+# ---------------------------------------------------------------- weak or out-of-date material
+#
+# One policy for every module: a key shorter than these, or a certificate outside its
+# validity period, is refused where it would be used (kept in a keystore, signed,
+# requested, trusted, served by SI); ``allow_weak_keys`` / ``allow_expired`` turn the
+# refusal into a warning.
+
+MIN_RSA_KEY_BITS = 2048
+MIN_EC_KEY_BITS = 256
+MIN_OTHER_KEY_BITS = 2048  # DSA and other finite-field keys
+MAX_VALIDITY_DAYS = 36500  # 100 years: beyond, dates leave what X.509 and Python can write
+
+
+def weak_key_reason(key):
+    """Why the (public or private) ``key`` is too weak, as 'a 1024-bit RSA key', or None."""
+    kind, size, dummy = key_description(key)
+    if kind == 'RSA' and size < MIN_RSA_KEY_BITS:
+        return 'a %d-bit RSA key (at least %d bits are required)' % (size, MIN_RSA_KEY_BITS)
+    if kind == 'EC' and size < MIN_EC_KEY_BITS:
+        return 'a %d-bit EC key (at least %d bits are required)' % (size, MIN_EC_KEY_BITS)
+    if kind not in ('RSA', 'EC', 'Ed25519'):
+        public = key.public_key() if hasattr(key, 'public_key') else key
+        bits = getattr(public, 'key_size', None)
+        if bits is not None and bits < MIN_OTHER_KEY_BITS:
+            name = kind.replace('PublicKey', ' key')
+            return 'a %d-bit %s (at least %d bits are required)' % (bits, name, MIN_OTHER_KEY_BITS)
+    return None
+
+
+def validity_problem(cert, now=None):
+    """'expired on ...' or 'is not valid before ...' for a certificate outside its validity period, else None."""
+    now = now or utcnow()
+    if not_after(cert) < now:
+        return 'expired on %s' % iso(not_after(cert))
+    if not_before(cert) > now:
+        return 'is not valid before %s' % iso(not_before(cert))
+    return None
+
+
+def check_key_strength(key, what, allow_weak_keys=False, warn=None):
+    """Refuse (InvalidInputError) a weak key; with ``allow_weak_keys`` warn through ``warn`` instead."""
+    reason = weak_key_reason(key)
+    if reason is None:
+        return
+    msg = '%s has %s' % (what, reason)
+    if not allow_weak_keys:
+        raise InvalidInputError('%s; it is refused (set allow_weak_keys to accept it)' % msg)
+    if warn is not None:
+        warn('%s, accepted because allow_weak_keys is set' % msg)
+
+
+def check_validity(certificates, what, allow_expired=False, warn=None, now=None):
+    """Refuse (ChainError) certificates outside their validity period; with ``allow_expired`` warn instead."""
+    now = now or utcnow()
+    for cert in certificates:
+        problem = validity_problem(cert, now)
+        if problem is None:
+            continue
+        msg = '%s: the certificate %s %s' % (what, name_to_string(cert.subject), problem)
+        if not allow_expired:
+            raise ChainError('%s; it is refused (set allow_expired to accept it)' % msg)
+        if warn is not None:
+            warn('%s, accepted because allow_expired is set' % msg)
+
+
+def check_validity_days(days, option='validity_days'):
+    """A validity period of 1 to MAX_VALIDITY_DAYS days (0 or less would make an expired certificate)."""
+    if days is None:
+        return
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_VALIDITY_DAYS:
+        raise InvalidInputError('%s must be a whole number of days from 1 to %d (got %r)'
+                                % (option, MAX_VALIDITY_DAYS, days))
 
 
 def iso(dt):
@@ -352,6 +428,14 @@ def parse_name(subject):
 
 # ---------------------------------------------------------------- SANs
 
+# A DNS name of ASCII labels (RFC 1123; a leading '*.' wildcard allowed), at most 253 characters.
+DNS_NAME = re.compile(r'^(?=.{1,253}$)(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)'
+                      r'(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$')
+# An absolute URI (scheme ':' then printable ASCII without spaces), RFC 3986.
+URI = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*:[!-~]+$')
+EMAIL_LOCAL = re.compile(r'^[A-Za-z0-9!#$%&\'*+/=?^_`{|}~.-]{1,64}$')
+
+
 def parse_san(text):
     """``DNS:name``, ``IP:addr``, ``URI:uri``, ``email:addr`` to a GeneralName."""
     kind, sep, value = str(text).partition(':')
@@ -361,12 +445,19 @@ def parse_san(text):
         raise InvalidInputError('subject alternative name %r must look like DNS:host, IP:address, URI:uri or email:address' % text)
     try:
         if kind == 'dns':
+            if not DNS_NAME.match(value):
+                raise ValueError('not a DNS name')
             return x509.DNSName(value)
         if kind == 'ip':
             return x509.IPAddress(ipaddress.ip_address(value))
         if kind == 'uri':
+            if not URI.match(value):
+                raise ValueError('not an absolute URI')
             return x509.UniformResourceIdentifier(value)
         if kind == 'email':
+            local, at, domain = value.rpartition('@')
+            if not at or not EMAIL_LOCAL.match(local) or not DNS_NAME.match(domain) or domain.startswith('*'):
+                raise ValueError('not an email address')
             return x509.RFC822Name(value)
     except ValueError as exc:
         raise InvalidInputError('subject alternative name %r is not valid' % text) from exc
@@ -469,6 +560,7 @@ def key_matches_request(key, key_type, key_size, curve):
 
 def self_signed_certificate(key, subject, sans=None, validity_days=365, serial=None):
     """A self-signed SHA-256 certificate for a TLS server that is also a client."""
+    check_validity_days(validity_days)
     now = utcnow().replace(microsecond=0)
     builder = (x509.CertificateBuilder()
                .subject_name(subject).issuer_name(subject)

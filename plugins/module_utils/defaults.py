@@ -10,6 +10,8 @@ the configuration audit judge a host the same way.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import hashlib
+
 # SHA-256 fingerprints (keytool form) of the certificates of the key entries
 # SI ships, mapped to where they come from.
 SHIPPED_WSO2_CERT_SHA256 = {
@@ -40,3 +42,106 @@ def is_shipped_wso2_public_key(public_key_sha256):
     """True for the SubjectPublicKeyInfo SHA-256 (any case, with or without colons) of a shipped WSO2 key."""
     text = str(public_key_sha256 or '').replace(':', '').upper()
     return any(text == fp.replace(':', '') for fp in SHIPPED_WSO2_PUBLIC_KEY_SHA256)
+
+
+# ---------------------------------------------------------------- the one rule
+
+def _normal(text):
+    return str(text or '').replace(':', '').upper()
+
+
+def _hex_pairs(digest):
+    text = digest.hex().upper()
+    return ':'.join(text[i:i + 2] for i in range(0, len(text), 2))
+
+
+def _der_tlv(data, at):
+    """(start of content, end of the element) of the DER element at ``at``."""
+    if at + 2 > len(data):
+        raise ValueError('truncated')
+    length = data[at + 1]
+    at += 2
+    if length & 0x80:
+        count = length & 0x7f
+        if count == 0 or count > 4 or at + count > len(data):
+            raise ValueError('bad length')
+        length = int.from_bytes(data[at:at + count], 'big')
+        at += count
+    if at + length > len(data):
+        raise ValueError('truncated')
+    return at, at + length
+
+
+def spki_of_certificate_der(der):
+    """The DER SubjectPublicKeyInfo inside a DER X.509 certificate, found by walking
+    its outer structure (no parsing library needed); None when ``der`` is not shaped
+    like a certificate."""
+    try:
+        der = bytes(der)
+        tbs, dummy = _der_tlv(der, 0)
+        at, tbs_end = _der_tlv(der, tbs)
+        if der[at] == 0xa0:  # [0] version
+            at = _der_tlv(der, at)[1]
+        for dummy in range(5):  # serialNumber, signature, issuer, validity, subject
+            at = _der_tlv(der, at)[1]
+        start = at
+        end = _der_tlv(der, at)[1]
+        if end > tbs_end or der[start] != 0x30:
+            return None
+        return der[start:end]
+    except (ValueError, IndexError):
+        return None
+
+
+def shipped_certificate_der(der):
+    """Why the DER certificate ``der`` is shipped WSO2 material, or None: it is one of the
+    shipped certificates, or it carries one of the shipped public keys (a certificate
+    re-issued on a shipped key is still a shipped key). The one rule every module, the
+    configuration audit and si_keystore_info apply."""
+    fp = _hex_pairs(hashlib.sha256(bytes(der)).digest())
+    for known, where in SHIPPED_WSO2_CERT_SHA256.items():
+        if _normal(known) == _normal(fp):
+            return where
+    spki = spki_of_certificate_der(der)
+    if spki is not None:
+        key_hash = _hex_pairs(hashlib.sha256(spki).digest())
+        for known, where in SHIPPED_WSO2_PUBLIC_KEY_SHA256.items():
+            if _normal(known) == _normal(key_hash):
+                return '%s, with another certificate' % where
+    return None
+
+
+class ShippedEntry(tuple):
+    """(alias, kind, where): an entry of a store that holds shipped WSO2 material;
+    ``kind`` is the entry's (``private_key`` or ``trusted_certificate``)."""
+
+    def __new__(cls, alias, kind, where):
+        return tuple.__new__(cls, (alias, kind, where))
+
+    alias = property(lambda self: self[0])
+    kind = property(lambda self: self[1])
+    where = property(lambda self: self[2])
+
+    def sentence(self):
+        if self.kind == 'private_key':
+            return 'holds the shipped WSO2 key entry %r (%s)' % (self.alias, self.where)
+        return 'trusts the shipped WSO2 certificate %r (%s)' % (self.alias, self.where)
+
+
+def shipped_entries(store, aliases=None):
+    """Every entry of ``store`` (a keystore.Keystore; only ``aliases`` when given) that
+    holds shipped WSO2 material: a key entry any certificate of whose chain is shipped
+    or carries a shipped public key, or a trusted certificate that is or carries one.
+    Returns [ShippedEntry], sorted by alias."""
+    out = []
+    for alias in sorted(store.entries if aliases is None else aliases):
+        entry = store.entries.get(alias)
+        if entry is None:
+            continue
+        ders = entry.chain_der if entry.kind == 'private_key' else [entry.der]
+        for der in ders or []:
+            where = shipped_certificate_der(der)
+            if where is not None:
+                out.append(ShippedEntry(alias, entry.kind, where))
+                break
+    return out

@@ -60,6 +60,7 @@ class OwnCA(object):
         return True
 
     def create(self, subject, key_type='rsa', key_size=3072, curve=None, validity_days=3650, write=True):
+        certs.check_validity_days(validity_days, 'ca_validity_days')
         self._key = certs.generate_private_key(key_type, key_size, curve)
         name = certs.parse_name(subject)
         now = certs.utcnow().replace(microsecond=0)
@@ -95,9 +96,11 @@ class OwnCA(object):
         remaining = certs.not_after(cert) - certs.utcnow()
         return remaining > datetime.timedelta(days=renew_before_days)
 
-    def sign(self, csr, validity_days=365):
+    def sign(self, csr, validity_days=365, allow_weak_keys=False, warn=None):
+        certs.check_validity_days(validity_days)
         if not csr.is_signature_valid:
             raise InvalidInputError('the certificate signing request has an invalid signature')
+        certs.check_key_strength(csr.public_key(), 'the certificate signing request', allow_weak_keys, warn)
         now = certs.utcnow().replace(microsecond=0)
         end = min(now + datetime.timedelta(days=validity_days), certs.not_after(self.cert))
         builder = (x509.CertificateBuilder()

@@ -1381,15 +1381,10 @@ def check_tls_keystore(store, password, what):
 
 
 def shipped_fingerprints(store):
-    """[(alias, kind)] of entries holding a shipped WSO2 certificate (SI-FACTS section 4)."""
-    from ansible_collections.wso2si.keystores.plugins.module_utils.defaults import is_shipped_wso2_certificate
-    out = []
-    for alias in sorted(store.entries):
-        entry = store.entries[alias]
-        fp = entry.fingerprint()
-        if fp and is_shipped_wso2_certificate(fp):
-            out.append((alias, entry.kind))
-    return out
+    """[(alias, kind)] of entries holding shipped WSO2 material (``defaults.shipped_entries``,
+    the one rule: a shipped certificate or a shipped public key, in any entry)."""
+    from ansible_collections.wso2si.keystores.plugins.module_utils.defaults import shipped_entries
+    return [(found.alias, found.kind) for found in shipped_entries(store)]
 
 
 def cert_fingerprint(cert):
@@ -1398,9 +1393,10 @@ def cert_fingerprint(cert):
 
 
 def shipped_fingerprints_of_cert(cert):
-    """True when ``cert`` is one of the shipped WSO2 certificates (SI-FACTS section 4)."""
-    from ansible_collections.wso2si.keystores.plugins.module_utils.defaults import is_shipped_wso2_certificate
-    return is_shipped_wso2_certificate(cert_fingerprint(cert))
+    """True when ``cert`` is, or carries the public key of, a shipped WSO2 certificate (SI-FACTS section 4)."""
+    from ansible_collections.wso2si.keystores.plugins.module_utils.certificates import cert_to_der
+    from ansible_collections.wso2si.keystores.plugins.module_utils.defaults import shipped_certificate_der
+    return shipped_certificate_der(cert_to_der(cert)) is not None
 
 
 # ---------------------------------------------------------------- audit
@@ -1522,7 +1518,120 @@ def audit(si_home, deployment_path, launcher_path, passwords):
                 candidates = [password] + known[kind] + [passwords.get(kind)]
                 _audit_store(findings, opener, os.path.join(si_home, values[prop]), candidates,
                              launcher_path, LAUNCHER_LABEL, 'javax.net.ssl.%s' % prop, kind)
+            findings.extend(sweep_launcher(raw, launcher_path))
+    findings.extend(sweep_deployment(doc, profile))
     return _dedupe(findings), facts
+
+
+# ---------------------------------------------------------------- the sweep: shipped names anywhere
+
+# A shipped store's file name as a whole path component or word (wso2carbon.jks, not my-wso2carbon.jks).
+SHIPPED_STORE_NAME = re.compile(r'(?<![A-Za-z0-9_.-])(%s)(?![A-Za-z0-9_-])'
+                                % '|'.join(re.escape(n) for n in SHIPPED_STORE_FILES))
+# keys that name an alias or a user, not a password (wso2.securevault's privateKeyAlias: wso2carbon is an alias)
+NOT_A_PASSWORD_KEY = re.compile(r'(?i)(alias|user(name)?)$')
+# the embedded H2 databases' credentials (also wso2carbon in every download) guard no key material; the
+# keystore audit leaves them to whoever secures the databases
+NOT_KEY_MATERIAL = ('wso2.datasources.',)
+
+
+def _item_label(item, index):
+    """``[id=x]`` / ``[name=x]`` for a list item that has such a key, else ``[index]``."""
+    if isinstance(item, MappingNode):
+        for k, v in item.value:
+            if isinstance(k, ScalarNode) and k.value in ('id', 'name') and isinstance(v, ScalarNode):
+                return '[%s=%s]' % (k.value, v.value)
+            if isinstance(v, MappingNode) and isinstance(k, ScalarNode):
+                for k2, v2 in v.value:
+                    if isinstance(k2, ScalarNode) and k2.value == 'name' and isinstance(v2, ScalarNode):
+                        return '[%s.name=%s]' % (k.value, v2.value)
+    return '[%d]' % index
+
+
+def scalar_paths(doc):
+    """(yaml_path, key, value_node) for every scalar value of the document; the path joins keys
+    with dots and names list items by their id or name (``a.list[id=x].key``)."""
+    out = []
+
+    def visit(node, path, key):
+        if isinstance(node, ScalarNode):
+            out.append((path, key, node))
+        elif isinstance(node, MappingNode):
+            for k, v in node.value:
+                name = k.value if isinstance(k, ScalarNode) else '?'
+                visit(v, (path + '.' if path else '') + name, name)
+        elif isinstance(node, SequenceNode):
+            for n, item in enumerate(node.value):
+                visit(item, path + _item_label(item, n), key)
+    visit(doc.root, '', None)
+    return out
+
+
+def _audited_nodes(doc, profile):
+    """Value nodes of the known locations: the audit above already judged them (by opening the store)."""
+    seen = set()
+    for loc in LOCATIONS + OPTIONAL_LOCATIONS:
+        try:
+            node = doc.find(loc)
+        except ConfigError:
+            continue
+        if node is None:
+            continue
+        for key, dummy in loc.keys:
+            pair = doc.get(node, key, loc.label)
+            if pair is not None:
+                seen.add(id(pair[1]))
+    return seen
+
+
+def sweep_deployment(doc, profile):
+    """Findings for every scalar of deployment.yaml, outside the known locations, that names a
+    shipped store file or is the shipped password (a second listener, an http-sender, a Siddhi
+    extension...): SI components this module does not know read them all the same."""
+    findings = []
+    audited = _audited_nodes(doc, profile)
+    for path, key, node in scalar_paths(doc):
+        if id(node) in audited or not isinstance(node.value, str):
+            continue
+        value = node.value
+        where = 'line %d' % (node.start_mark.line + 1)
+        match = SHIPPED_STORE_NAME.search(value)
+        if match:
+            findings.append(Finding('default_store_file', doc.what, path,
+                                    'names the shipped %s (%s)' % (match.group(1), where), key=key))
+        if value == DEFAULT_PASSWORD and not (key and NOT_A_PASSWORD_KEY.search(key)) \
+                and not path.startswith(NOT_KEY_MATERIAL):
+            findings.append(Finding('default_password', doc.what, path,
+                                    'the value is the shipped password "%s" (%s)' % (DEFAULT_PASSWORD, where),
+                                    key=key))
+    return findings
+
+
+LAUNCHER_PROPERTY = re.compile(r'-D(?P<prop>[A-Za-z0-9_.-]+)=(?P<value>"[^"]*"|\'[^\']*\'|[^\s]*)')
+
+
+def sweep_launcher(raw, what):
+    """Findings for every line of the launcher, besides the four -Djavax.net.ssl.* lines the audit
+    judged, that names a shipped store file or passes the shipped password."""
+    if isinstance(raw, bytes):
+        raw = raw.decode('utf-8', 'replace')
+    findings = []
+    for n, line in enumerate(raw.splitlines(), 1):
+        text = line.strip()
+        if not text or text.startswith('#') or LAUNCHER_LINE.match(line):
+            continue
+        label = '%s line %d' % (os.path.basename(what), n)
+        props = [(m.group('prop'), _sh_unquote(m.group('value'))) for m in LAUNCHER_PROPERTY.finditer(line)]
+        match = SHIPPED_STORE_NAME.search(line)
+        if match:
+            key = next((p for p, v in props if SHIPPED_STORE_NAME.search(v)), None)
+            findings.append(Finding('default_store_file', what, label, 'names the shipped %s' % match.group(1),
+                                    key=key))
+        for prop, value in props:
+            if value == DEFAULT_PASSWORD and not NOT_A_PASSWORD_KEY.search(prop):
+                findings.append(Finding('default_password', what, label,
+                                        'passes the shipped password "%s"' % DEFAULT_PASSWORD, key=prop))
+    return findings
 
 
 def _audit_store(findings, opener, path, candidates, file, label, key, kind):
@@ -1546,14 +1655,16 @@ def _audit_store(findings, opener, path, candidates, file, label, key, kind):
         findings.append(Finding('unverified_store', file, label,
                                 'no known password opens %s, so its content was not checked' % path, key=key))
         return None
-    for alias, entry_kind in shipped_fingerprints(store):
-        if entry_kind == 'private_key':
+    from ansible_collections.wso2si.keystores.plugins.module_utils.defaults import shipped_entries
+    for found in shipped_entries(store):
+        if found.kind == 'private_key':
             findings.append(Finding('shipped_key', file, label,
-                                    '%s holds the shipped WSO2 key under the alias %r' % (path, alias), key=key))
+                                    '%s holds the shipped WSO2 key under the alias %r (%s)'
+                                    % (path, found.alias, found.where), key=key))
         else:
             findings.append(Finding('trusts_shipped_certificate', file, label,
-                                    '%s trusts the shipped WSO2 certificate (alias %r), whose key everyone has'
-                                    % (path, alias), key=key))
+                                    '%s trusts the shipped WSO2 certificate (alias %r; %s), whose key everyone has'
+                                    % (path, found.alias, found.where), key=key))
     return store
 
 

@@ -19,10 +19,7 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.wso2si.keystores.plugins.module_utils.defaults import (
-    SHIPPED_WSO2_CERT_SHA256, SHIPPED_WSO2_PUBLIC_KEY_SHA256, is_shipped_wso2_certificate, is_shipped_wso2_public_key,
-)
-from ansible_collections.wso2si.keystores.plugins.module_utils.certificates import public_key_sha256
+from ansible_collections.wso2si.keystores.plugins.module_utils.defaults import shipped_entries
 from ansible_collections.wso2si.keystores.plugins.module_utils.deps import check_dependencies
 from ansible_collections.wso2si.keystores.plugins.module_utils.errors import (
     InvalidInputError, KeystoreError, UnsupportedContentError, WrongPasswordError,
@@ -166,26 +163,11 @@ def warn_on_default_password(module, password, what='the store password', strict
 
 
 def warn_on_shipped_keys(module, store, path, strict=None):
-    """Warn loudly when ``store`` (as it is about to be left) holds a key entry whose
-    certificate is a shipped WSO2 one, or trusts such a certificate; everyone has
-    those private keys. With ``strict`` (default: the ``strict_defaults`` option) fail
-    instead, before anything is written."""
-    found = []
-    for alias in sorted(store.entries):
-        entry = store.entries[alias]
-        fingerprint = entry.fingerprint()
-        if not fingerprint:
-            continue
-        if is_shipped_wso2_certificate(fingerprint):
-            found.append('%s %r (%s)' % ('holds the shipped WSO2 key entry' if entry.kind == 'private_key'
-                                         else 'trusts the shipped WSO2 certificate',
-                                         alias, SHIPPED_WSO2_CERT_SHA256.get(fingerprint, 'shipped')))
-        elif entry.kind == 'private_key':
-            # a certificate re-issued on a shipped key is still a shipped key
-            spki = public_key_sha256(entry.certificate.public_key())
-            if is_shipped_wso2_public_key(spki):
-                found.append('holds the shipped WSO2 key entry %r (%s, with another certificate)'
-                             % (alias, SHIPPED_WSO2_PUBLIC_KEY_SHA256.get(spki, 'shipped')))
+    """Warn loudly when ``store`` (as it is about to be left) holds shipped WSO2 material
+    (``defaults.shipped_entries``: a key entry or trusted certificate whose certificate
+    or public key is a shipped one); everyone has those private keys. With ``strict``
+    (default: the ``strict_defaults`` option) fail instead, before anything is written."""
+    found = [f.sentence() for f in shipped_entries(store)]
     if not found:
         return
     msg = ('the store %s %s, whose private key every SI download contains: remove it and use your own'

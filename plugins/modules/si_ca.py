@@ -20,6 +20,7 @@ description:
 author: wso2si.keystores contributors (@wso2si)
 extends_documentation_fragment:
   - wso2si.keystores.store.ATTRIBUTES
+  - wso2si.keystores.material
 options:
   ca_dir:
     description: Directory of the CA. Created (mode 0700) when missing.
@@ -35,11 +36,12 @@ options:
     choices: [rsa, ec]
     default: rsa
   ca_key_size:
-    description: RSA key size of a new CA.
+    description:
+      - RSA key size of a new CA; 3072 unless set. From 2048 to 16384.
+      - Only for RSA; with O(ca_key_type=ec) the task fails.
     type: int
-    default: 3072
   ca_validity_days:
-    description: Validity of a new CA certificate, in days.
+    description: Validity of a new CA certificate, in days (1 to 36500).
     type: int
     default: 3650
   ca_passphrase:
@@ -53,7 +55,7 @@ options:
       C(0700)) when missing.
     type: path
   validity_days:
-    description: Validity of issued certificates, in days (never beyond the CA's own expiry).
+    description: Validity of issued certificates, in days (1 to 36500; never beyond the CA's own expiry).
     type: int
     default: 365
   renew_before_days:
@@ -109,12 +111,26 @@ from ansible_collections.wso2si.keystores.plugins.module_utils.fileio import ato
 from ansible_collections.wso2si.keystores.plugins.module_utils.ownca import OwnCA, load_csr
 
 
+def check_options(p):
+    """Range checks, before anything is read or written."""
+    if p['ca_key_size'] is not None:
+        if p['ca_key_type'] != 'rsa':
+            raise InvalidInputError('ca_key_size applies to RSA keys only (ca_key_type is %s)' % p['ca_key_type'])
+        if not certs.MIN_RSA_KEY_BITS <= p['ca_key_size'] <= 16384:
+            raise InvalidInputError('ca_key_size must be from %d to 16384 bits (asked for %d)'
+                                    % (certs.MIN_RSA_KEY_BITS, p['ca_key_size']))
+    certs.check_validity_days(p['ca_validity_days'], 'ca_validity_days')
+    certs.check_validity_days(p['validity_days'])
+    if p['renew_before_days'] < 0:
+        raise InvalidInputError('renew_before_days must be 0 or more (got %d)' % p['renew_before_days'])
+
+
 def ensure(module):
     p = module.params
     ca = OwnCA(p['ca_dir'], p['ca_passphrase'])
     changed = created = False
     if not ca.load():
-        ca.create(p['ca_subject'], p['ca_key_type'], p['ca_key_size'], None, p['ca_validity_days'],
+        ca.create(p['ca_subject'], p['ca_key_type'], p['ca_key_size'] or 3072, None, p['ca_validity_days'],
                   write=not module.check_mode)
         changed = created = True
     result = dict(ca_certificate=certs.cert_to_pem(ca.cert), ca_fingerprint_sha256=certs.fingerprint(ca.cert),
@@ -123,10 +139,13 @@ def ensure(module):
         if not p['dest']:
             raise InvalidInputError('dest is required to sign a CSR')
         csr = load_csr(p['csr'])
+        # a weak request is refused before an issued certificate for it is even looked at
+        certs.check_key_strength(csr.public_key(), 'the certificate signing request', p['allow_weak_keys'],
+                                 module.warn)
         data = read_file(p['dest'], what='the issued certificate %s' % p['dest'])
         issued = certs.load_certificates(data)[0] if data else None
         if issued is None or not ca.issued_matches(issued, csr, p['renew_before_days']):
-            issued = ca.sign(csr, p['validity_days'])
+            issued = ca.sign(csr, p['validity_days'], allow_weak_keys=p['allow_weak_keys'])
             changed = True
             if not module.check_mode:
                 atomic_write(p['dest'], certs.cert_to_pem(issued).encode('ascii'), mode=0o644)
@@ -142,19 +161,21 @@ def main():
             ca_dir=dict(type='path', required=True),
             ca_subject=dict(type='str', default='CN=WSO2 SI Rollout CA'),
             ca_key_type=dict(type='str', choices=['rsa', 'ec'], default='rsa'),
-            ca_key_size=dict(type='int', default=3072),
+            ca_key_size=dict(type='int'),
             ca_validity_days=dict(type='int', default=3650),
             ca_passphrase=dict(type='str', no_log=True),
             csr=dict(type='str'),
             dest=dict(type='path'),
             validity_days=dict(type='int', default=365),
             renew_before_days=dict(type='int', default=30),
+            allow_weak_keys=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )
     check_dependencies(module)
     p = module.params
     try:
+        check_options(p)  # before the CA directory is made
         for directory in (p['ca_dir'], os.path.dirname(p['dest'] or '') or None):
             if directory and not os.path.isdir(directory) and not module.check_mode:
                 os.makedirs(directory, 0o700, exist_ok=True)

@@ -34,6 +34,8 @@ description:
 author: wso2si.keystores contributors (@wso2si)
 extends_documentation_fragment:
   - wso2si.keystores.store.BACKUP
+  - wso2si.keystores.material
+  - wso2si.keystores.material.EXPIRED
 options:
   si_home:
     description:
@@ -141,7 +143,9 @@ options:
     description:
       - Before anything is written, every store the new configuration names must exist and open with its password
         (catching a typo such as C(wos2carbon) before a restart), the keystore must hold exactly one key entry
-        whose key password is the store password, and the vault key must be an RSA key that its password unlocks.
+        whose key password is the store password, a certificate chain inside its validity period (see
+        O(allow_expired)) and a key of at least RSA 2048 or EC 256 bits (see O(allow_weak_keys)), and the vault key
+        must be an RSA key that its password unlocks.
         A store whose password is a C(${sec:}) reference this task cannot decrypt must at least exist.
       - The new C(deployment.yaml) is always parsed and checked to hold exactly the wanted values, whatever this
         option says. Any failure writes nothing.
@@ -326,6 +330,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.wso2si.keystores.plugins.module_utils import certificates as certs
 from ansible_collections.wso2si.keystores.plugins.module_utils import secure_vault as sv
 from ansible_collections.wso2si.keystores.plugins.module_utils import si_configuration as sc
 from ansible_collections.wso2si.keystores.plugins.module_utils.errors import ConfigError, InvalidInputError, KeystoreError
@@ -566,7 +571,11 @@ def validate(module, paths, new_text, settings, vault, secrets_text, secrets_pat
                         continue
                     store = opener.open(path, password, what)
                     if kind == 'keystore':
-                        sc.check_tls_keystore(store, password, what)
+                        entry = sc.check_tls_keystore(store, password, what)
+                        # SI would be restarted serving it: out-of-date or weak material is refused here
+                        certs.check_key_strength(entry.certificate.public_key(), what,
+                                                 module.params['allow_weak_keys'], module.warn)
+                        certs.check_validity(entry.chain, what, module.params['allow_expired'], module.warn)
                     if detect_type(read_file(path)) == 'pkcs12':
                         module.warn('%s is PKCS#12; SI opens stores as JKS, which Java 8u60+ reads from PKCS#12 '
                                     'too, but JKS is the zero-risk choice' % what)
@@ -625,6 +634,8 @@ def main():
         siddhi_http_extensions=dict(type='bool', default=False),
         passwords_as=dict(type='str', choices=['plain', 'secure_vault'], default='plain'),
         validate=dict(type='bool', default=True),
+        allow_expired=dict(type='bool', default=False),
+        allow_weak_keys=dict(type='bool', default=False),
         backup=dict(type='bool', default=False),
         state=dict(type='str', choices=['present', 'audit'], default='present'),
     )

@@ -22,6 +22,7 @@ author: wso2si.keystores contributors (@wso2si)
 extends_documentation_fragment:
   - wso2si.keystores.store
   - wso2si.keystores.store.ATTRIBUTES
+  - wso2si.keystores.material
   - ansible.builtin.files
 options:
   store_type:
@@ -196,6 +197,8 @@ def make_request(module):
     p = module.params
     entry = open_key_entry(module)
     cert = entry.certificate
+    certs.check_key_strength(cert.public_key(), 'the key entry %r of %s' % (entry.alias, p['path']),
+                             p['allow_weak_keys'], module.warn)
     subject = certs.parse_name(p['subject']) if p['subject'] is not None else cert.subject
     if p['subject_alt_names'] is None:
         sans = certs.san_general_names(cert)
@@ -245,6 +248,7 @@ def main():
         digest=dict(type='str', choices=['sha256', 'sha384', 'sha512'], default='sha256'),
         key_usage=dict(type='list', elements='str', default=['digitalSignature', 'keyEncipherment']),
         extended_key_usage=dict(type='list', elements='str', default=['serverAuth', 'clientAuth']),
+        allow_weak_keys=dict(type='bool', default=False),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, add_file_common_args=True)
     run(module, make_request)

@@ -23,6 +23,7 @@ extends_documentation_fragment:
   - wso2si.keystores.store.BACKUP
   - wso2si.keystores.store.STRICT_DEFAULTS
   - wso2si.keystores.store.ATTRIBUTES
+  - wso2si.keystores.material
   - ansible.builtin.files
 options:
   alias:
@@ -53,10 +54,12 @@ options:
     type: str
     choices: [rsa, ec]
   key_size:
-    description: Size in bits of a generated RSA key; 2048 unless set. Sizes below 2048 are refused.
+    description:
+      - Size in bits of a generated RSA key; 2048 unless set. Sizes below 2048, or above 16384, are refused.
+      - Only for RSA keys; with O(key_type=ec) the task fails (an EC key's size is its O(curve)).
     type: int
   curve:
-    description: Curve of a generated EC key; V(secp256r1) unless set.
+    description: Curve of a generated EC key; V(secp256r1) unless set. Only for EC keys; with O(key_type=rsa) the task fails.
     type: str
     choices: [secp256r1, secp384r1, secp521r1]
   subject:
@@ -78,10 +81,11 @@ options:
       - Validity of a generated self-signed certificate, in days. A new certificate gets 365 days unless this is set.
       - When unset, an existing certificate's validity is accepted as it is, and a re-issued one keeps its length
         (so that, for example, rotating the password of a store made by keytool does not replace its certificate).
+      - From 1 to 36500; V(0) or less, which would make a certificate that has already expired, is refused.
     type: int
   renew_before_days:
     description:
-      - Re-issue a self-signed certificate on the same key when it expires within this many days.
+      - Re-issue a self-signed certificate on the same key when it expires within this many days (0 or more).
       - CA-signed chains are never replaced by this module.
     type: int
     default: 0
@@ -324,12 +328,30 @@ def new_certificate(module, key, previous=None):
     if p['validity_days'] is not None:
         days = p['validity_days']
     else:
-        days = certs.validity_days_of(previous) if previous is not None else 365
+        days = max(1, certs.validity_days_of(previous)) if previous is not None else 365
     return certs.self_signed_certificate(key, subject, sans, days)
+
+
+def check_options(p):
+    """Range checks, before anything is read or written."""
+    key_type = key_request(p)[0]
+    if p['key_size'] is not None and key_type != 'rsa':
+        raise InvalidInputError('key_size applies to RSA keys only; an EC key\'s size is set by curve')
+    if p['curve'] is not None and key_type != 'ec':
+        raise InvalidInputError('curve applies to EC keys only; an RSA key\'s size is set by key_size')
+    if key_type == 'rsa' and p['key_size'] is not None and p['key_size'] < certs.MIN_RSA_KEY_BITS:
+        raise InvalidInputError('RSA keys shorter than %d bits are refused (asked for %d)'
+                                % (certs.MIN_RSA_KEY_BITS, p['key_size']))
+    if p['key_size'] is not None and p['key_size'] > 16384:
+        raise InvalidInputError('key_size must be at most 16384 bits (asked for %d)' % p['key_size'])
+    certs.check_validity_days(p['validity_days'])
+    if p['renew_before_days'] < 0:
+        raise InvalidInputError('renew_before_days must be 0 or more (got %d)' % p['renew_before_days'])
 
 
 def ensure(module):
     p = module.params
+    check_options(p)
     key_password = p['key_password'] if p['key_password'] is not None else p['password']
     sf = StoreFile(module, p['path'], p['password'], p['store_type'], p['old_password'])
     store = sf.open(create=p['state'] == 'present', missing_ok=True)
@@ -388,6 +410,11 @@ def ensure(module):
             else:
                 store.set_key_password(alias, key_password)  # key password change only
 
+    if p['state'] == 'present':
+        # a key kept or imported is judged as a generated one is: never shorter than the minimum
+        kept = store.get(alias)
+        certs.check_key_strength(kept.certificate.public_key(), 'the key entry %r of %s' % (alias, p['path']),
+                                 p['allow_weak_keys'], module.warn)
     warn_on_shipped_keys(module, store, p['path'])
     changed = sf.save(backup=p['backup'], new_file_mode=0o600)
     result = dict(changed=changed, alias=alias, store_type=sf.store_type)
@@ -429,6 +456,7 @@ def main():
         old_password=dict(type='str', no_log=True),
         backup=dict(type='bool', default=False),
         strict_defaults=dict(type='bool', default=False),
+        allow_weak_keys=dict(type='bool', default=False),
     )
     module = AnsibleModule(
         argument_spec=argument_spec,
@@ -439,8 +467,6 @@ def main():
             ('private_key', 'private_key_path', 'pkcs12_path'),
         ],
     )
-    if key_request(module.params)[0] == 'rsa' and module.params['key_size'] is not None and module.params['key_size'] < 2048:
-        module.fail_json(msg='RSA keys shorter than 2048 bits are refused (asked for %d)' % module.params['key_size'])
     run(module, ensure)
 
 

@@ -139,6 +139,12 @@ entries:
       description: Whether the certificate has expired.
       type: bool
       sample: false
+    not_yet_valid:
+      description:
+        - Whether the certificate is not valid yet (its RV(entries[].not_before) is in the future); such a certificate
+          is not expired and has days remaining, yet no TLS peer accepts it.
+      type: bool
+      sample: false
     self_signed:
       description: Whether the certificate is self-signed.
       type: bool
@@ -192,12 +198,14 @@ expiring:
   sample: []
 uses_default_wso2_key:
   description:
-    - Whether an entry (of those described) holds one of the certificates shipped with SI, whose private keys everyone has.
+    - Whether an entry (of those described) holds shipped WSO2 material, whose private keys everyone has - one of the
+      certificates shipped with SI, or any certificate (a key entry's, one of its chain, or a trusted one) that
+      carries one of their public keys, such as a certificate re-issued on the shipped key.
   returned: always
   type: bool
   sample: true
 default_wso2_aliases:
-  description: Aliases of the entries that hold a shipped WSO2 certificate.
+  description: Aliases of the entries that hold shipped WSO2 material (see RV(uses_default_wso2_key)).
   returned: always
   type: list
   elements: str
@@ -212,8 +220,8 @@ store_type:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.wso2si.keystores.plugins.module_utils import certificates as certs
-from ansible_collections.wso2si.keystores.plugins.module_utils.defaults import is_shipped_wso2_certificate
-from ansible_collections.wso2si.keystores.plugins.module_utils.errors import WrongKeyPasswordError
+from ansible_collections.wso2si.keystores.plugins.module_utils.defaults import shipped_entries
+from ansible_collections.wso2si.keystores.plugins.module_utils.errors import InvalidInputError, WrongKeyPasswordError
 from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import normalize_alias
 from ansible_collections.wso2si.keystores.plugins.module_utils.store_file import StoreFile, run, store_argument_spec
 
@@ -229,6 +237,7 @@ def certificate_facts(cert, now):
         'not_after': certs.iso(certs.not_after(cert)),
         'days_remaining': remaining.days,
         'expired': remaining.total_seconds() < 0,
+        'not_yet_valid': certs.not_before(cert) > now,
         'self_signed': certs.is_self_signed(cert),
         'fingerprint_sha1': certs.fingerprint(cert, 'sha1'),
         'fingerprint_sha256': certs.fingerprint(cert),
@@ -241,6 +250,8 @@ def certificate_facts(cert, now):
 
 def describe(module):
     p = module.params
+    if p['expiry_warning_days'] < 0:
+        raise InvalidInputError('expiry_warning_days must be 0 or more (got %d)' % p['expiry_warning_days'])
     sf = StoreFile(module, p['path'], p['password'], p['store_type'])
     store = sf.open_existing()
     now = certs.utcnow()
@@ -250,7 +261,7 @@ def describe(module):
     else:
         selected = [store.entries[a] for a in sorted(store.entries)]
 
-    entries, expiring, defaults = [], [], []
+    entries, expiring = [], []
     for entry in selected:
         chain = entry.chain
         facts = {'alias': entry.alias, 'kind': entry.kind}
@@ -272,9 +283,8 @@ def describe(module):
                     facts['key_password_valid'] = False
         if any(f['days_remaining'] < p['expiry_warning_days'] for f in chain_facts):
             expiring.append(entry.alias)
-        if any(is_shipped_wso2_certificate(f['fingerprint_sha256']) for f in chain_facts):
-            defaults.append(entry.alias)
         entries.append(facts)
+    defaults = [found.alias for found in shipped_entries(store, [entry.alias for entry in selected])]
     return dict(changed=False, entries=entries, expiring=expiring, uses_default_wso2_key=bool(defaults),
                 default_wso2_aliases=defaults, store_type=store.store_type)
 

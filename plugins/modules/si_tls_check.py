@@ -25,7 +25,7 @@ options:
     type: str
     default: 127.0.0.1
   port:
-    description: TCP port of the listener. One of O(port) and O(ports) is required.
+    description: TCP port of the listener (1 to 65535). One of O(port) and O(ports) is required.
     type: int
   ports:
     description:
@@ -53,7 +53,7 @@ options:
     description: Password of O(truststore_path), needed with it.
     type: str
   timeout:
-    description: Seconds to keep trying to connect (for all of O(ports) together).
+    description: Seconds to keep trying to connect (for all of O(ports) together); more than 0.
     type: int
     default: 30
 '''
@@ -173,6 +173,11 @@ def check(module):
     p = module.params
     if p['ports'] is not None and not p['ports']:
         raise InvalidInputError('ports must name at least one port')
+    for port in p['ports'] or [p['port']]:
+        if not 1 <= port <= 65535:
+            raise InvalidInputError('port %d is not a TCP port (1 to 65535)' % port)
+    if p['timeout'] <= 0:
+        raise InvalidInputError('timeout must be more than 0 seconds (got %d)' % p['timeout'])
     ctx = context_for(module)
     deadline = time.time() + p['timeout']
     listeners = [probe(module, ctx, port, deadline) for port in (p['ports'] or [p['port']])]

@@ -25,6 +25,7 @@ extends_documentation_fragment:
   - wso2si.keystores.store.BACKUP
   - wso2si.keystores.store.STRICT_DEFAULTS
   - wso2si.keystores.store.ATTRIBUTES
+  - wso2si.keystores.material.EXPIRED
   - ansible.builtin.files
 options:
   certificates:
@@ -191,6 +192,8 @@ def ensure(module):
         missing = [alias for alias, cert in wanted if cert is None]
         if missing:
             raise InvalidInputError('certificate %r needs content or path' % missing[0])
+        for alias, cert in wanted:
+            certs.check_validity([cert], 'the certificate for alias %r' % alias, p['allow_expired'], module.warn)
         listed = set(alias for alias, dummy in wanted)
         if p['exclusive']:
             for entry in store.trusted_entries():
@@ -256,6 +259,7 @@ def main():
         old_password=dict(type='str', no_log=True),
         backup=dict(type='bool', default=False),
         strict_defaults=dict(type='bool', default=False),
+        allow_expired=dict(type='bool', default=False),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, add_file_common_args=True)
     run(module, ensure)
