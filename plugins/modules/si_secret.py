@@ -272,6 +272,9 @@ def apply(module, where, need_vault):
     store_pw = key_pw = None
     if need_vault:
         store_pw, key_pw = vault_passwords(p, where)
+        if p['master_keys']:  # SI could not read them back from master-keys.yaml
+            sv.check_vault_password(store_pw, 'the vault keystore password')
+            sv.check_vault_password(key_pw, 'the vault key password')
         warn_on_default_password(module, store_pw, 'the vault keystore password')
         vault = sv.open_vault(where['vault_keystore_path'], store_pw, where['vault_key_alias'], key_pw,
                               what='the vault keystore %s' % where['vault_keystore_path'])
@@ -296,7 +299,18 @@ def apply(module, where, need_vault):
             wanted[item['alias']] = item['value']
         for alias, value in wanted.items():  # all refusals before anything changes
             sv.check_secret_value(alias, value, vault.key_size if vault else None)
+        foreign = sv.foreign_entries(secrets, vault, skip=wanted) if wanted else []
         result['changed_aliases'] = sv.ensure_secrets(secrets, vault, wanted) if wanted else []
+        if foreign and result['changed_aliases']:
+            raise ConfigError('the secrets file %s holds entries the vault key (%s, alias %r) does not decrypt, so they '
+                              'belong to another key and SI reads them as empty strings: %s; re-encrypt them with '
+                              'si_config (it moves entries to a new vault key) or remove them (state=absent) before '
+                              'adding secrets; nothing was changed'
+                              % (where['secrets_file'], where['vault_keystore_path'], where['vault_key_alias'],
+                                 ', '.join(foreign)))
+        if foreign:
+            module.warn('the secrets file %s holds entries the vault key does not decrypt, which SI reads as empty '
+                        'strings: %s' % (where['secrets_file'], ', '.join(foreign)))
     else:
         result['removed'] = [item['alias'] for item in p['secrets'] if secrets.remove(item['alias'])]
     after = secrets.dumps()
