@@ -303,9 +303,9 @@ def apply(module, where, need_vault):
         result['changed_aliases'] = sv.ensure_secrets(secrets, vault, wanted) if wanted else []
         if foreign and result['changed_aliases']:
             raise ConfigError('the secrets file %s holds entries the vault key (%s, alias %r) does not decrypt, so they '
-                              'belong to another key and SI reads them as empty strings: %s; re-encrypt them with '
-                              'si_config (it moves entries to a new vault key) or remove them (state=absent) before '
-                              'adding secrets; nothing was changed'
+                              'belong to another key and SI reads them as empty strings: %s; remove them (state=absent) '
+                              'or re-encrypt them with this key (si_config does when it moves SI from their key to this '
+                              'one) before adding secrets; nothing was changed'
                               % (where['secrets_file'], where['vault_keystore_path'], where['vault_key_alias'],
                                  ', '.join(foreign)))
         if foreign:
