@@ -108,6 +108,7 @@ class VaultKey(object):
         self.public_key = certificate.public_key()
         self.private_key = private_key
         self.what = what
+        self._numbers = None
         if not isinstance(self.public_key, rsa.RSAPublicKey):
             raise ConfigError('the key entry %r in %s is not an RSA key; SI\'s secure vault encrypts with RSA'
                               % (alias, what))
@@ -140,14 +141,50 @@ class VaultKey(object):
         return base64.b64encode(self.public_key.encrypt(data, padding.PKCS1v15())).decode('ascii')
 
     def decrypt(self, b64):
-        """The plaintext of a cipherText value, or None when this key does not decrypt it."""
+        """The plaintext of a cipherText value, or None when this key does not decrypt it
+        (Java's RSA cipher reports a padding error there, and SI reads an empty string)."""
         if self.private_key is None:
             return None
         try:
             raw = base64.b64decode(''.join(b64.split()), validate=True)
-            return self.private_key.decrypt(raw, padding.PKCS1v15()).decode('utf-8')
-        except (binascii.Error, ValueError, UnicodeDecodeError):
+        except (binascii.Error, ValueError):
             return None
+        data = self._unpad(raw)
+        if data is None:
+            return None
+        try:
+            return data.decode('utf-8')
+        except UnicodeDecodeError:
+            return None
+
+    def _unpad(self, raw):
+        """RSA PKCS#1 v1.5 decryption with the padding checked as Java checks it.
+
+        OpenSSL 3.2 and later answer a ciphertext made for another key with a random
+        "implicit rejection" plaintext instead of an error, so cryptography's
+        ``decrypt`` cannot tell whether this key made the ciphertext; some of those
+        plaintexts are even valid UTF-8. The padding is therefore checked here:
+        0x00 0x02, at least eight nonzero bytes, 0x00, the message.
+        """
+        size = (self.key_size + 7) // 8
+        if len(raw) != size:
+            return None
+        if self._numbers is None:
+            self._numbers = self.private_key.private_numbers()
+        nums = self._numbers
+        c = int.from_bytes(raw, 'big')
+        if c >= nums.public_numbers.n:
+            return None
+        m1 = pow(c, nums.dmp1, nums.p)  # CRT: four times faster than pow(c, d, n)
+        m2 = pow(c, nums.dmq1, nums.q)
+        m = m2 + ((nums.iqmp * (m1 - m2)) % nums.p) * nums.q
+        em = m.to_bytes(size, 'big')
+        if em[0:2] != b'\x00\x02':
+            return None
+        separator = em.find(b'\x00', 2)
+        if separator < 10:  # no separator, or fewer than eight padding bytes
+            return None
+        return em[separator + 1:]
 
 
 def open_vault(path, password, alias, key_password=None, need_private=True, what=None):

@@ -81,6 +81,15 @@ options:
       - Required with O(passwords_as=secure_vault), whose secrets are encrypted with this key.
       - SI reads the vault's passwords from C(master-keys.yaml) or the environment; write them with
         M(wso2si.keystores.si_secret) (O(wso2si.keystores.si_secret#module:master_keys=true)).
+      - "When this key is not the one C(deployment.yaml) names now, every C(cipherText) entry of the secrets file that
+        the previous key decrypts is encrypted again with this key, under the same lock and in the same write as the
+        rest (SI would read an entry of another key as an empty string, without an error). The previous vault is
+        opened with the passwords of C(master-keys.yaml), of this option, or the shipped C(wso2carbon); SI's shipped
+        sample entries are therefore always moved. When some entries decrypt with neither key, the task fails, naming
+        their aliases, and writes nothing: remove them with M(wso2si.keystores.si_secret) (O(wso2si.keystores.si_secret#module:state=absent)).
+        Entries the key already decrypts are never rewritten."
+      - "Its passwords must be ASCII without control characters: SI reads C(master-keys.yaml) byte by byte and would
+        not open the vault."
     type: dict
     suboptions:
       keystore_path:
@@ -127,7 +136,8 @@ options:
         SI set C(javax.net.ssl.*) with the real passwords at start (so V(secure_vault) forces O(ssl_configs)), and
         the JDK reads a JKS truststore's certificates without a password."
       - "Passwords must then survive SI's unquoted paste into the YAML text (C(0123) would become 83, C(yes) true,
-        C(#) a comment): use C([A-Za-z0-9._-]) starting with a letter."
+        C(#) a comment): use C([A-Za-z0-9._-]) starting with a letter. Non-ASCII passwords are refused: SI would read
+        them back from the vault with a NUL appended per extra UTF-8 byte."
     type: str
     choices: [plain, secure_vault]
     default: plain
@@ -283,7 +293,10 @@ findings:
       C(default_password) (the password, or a store's real password, is C(wso2carbon)), C(shipped_key) (a store holds
       a shipped WSO2 key), C(trusts_shipped_certificate), C(missing_secret_alias) (a C(${sec:}) alias the secrets file
       lacks), C(implicit_default) (no Siddhi http override, so its shipped defaults apply), C(missing_store),
-      C(unverified_store) (no known password opens it), C(missing_location), C(missing_launcher), C(shadowing_key)."
+      C(unverified_store) (no known password opens it), C(missing_location), C(missing_launcher), C(shadowing_key),
+      C(undecryptable_secret) (a C(${sec:}) alias whose entry the configured vault key does not decrypt, for example
+      one encrypted with a previous key: SI reads it as an empty string), C(unverified_secret) (no known password
+      unlocks the vault key, so the entry was not checked)."
   returned: state=audit
   type: list
   elements: dict

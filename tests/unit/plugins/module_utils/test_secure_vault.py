@@ -65,6 +65,29 @@ def test_encrypt_is_pkcs1v15_and_round_trips(vault):
     assert vault.decrypt('not base64!') is None
 
 
+def test_another_keys_ciphertext_never_decrypts(vault, tmp_path):
+    """OpenSSL >= 3.2 answers a PKCS#1 v1.5 ciphertext of another key with a random
+    "implicit rejection" plaintext, not an error; some are valid UTF-8, so a check
+    that only catches errors takes another key's entry for this key's. Java reports
+    a padding error there (and SI reads an empty string): decrypt() must say None.
+    The search below finds such a ciphertext deterministically where OpenSSL does
+    implicit rejection (about one in a hundred), and checks every one it tries."""
+    other = _other_vault(tmp_path, 'stranger')
+    fooling = None
+    for n in range(20000):
+        b64 = other.encrypt('Value-%d' % n)
+        assert vault.decrypt(b64) is None
+        try:
+            vault.private_key.decrypt(base64.b64decode(b64), padding.PKCS1v15()).decode('utf-8')
+        except (ValueError, UnicodeDecodeError):
+            continue
+        fooling = b64
+        break
+    if fooling is None:
+        pytest.skip('this OpenSSL reports padding errors; nothing can fool decrypt() here')
+    assert vault.decrypt(fooling) is None and other.decrypt(fooling) is not None
+
+
 def test_vault_errors(vault_file):
     with pytest.raises(ConfigError, match='no key entry under the alias'):
         sv.open_vault(vault_file, VAULT_PW, 'other', KEY_PW)
