@@ -63,6 +63,9 @@ def check_secret_value(alias, value, key_size=None):
     if any(ord(c) < 32 or ord(c) == 127 or c.isspace() for c in value):
         raise InvalidInputError('the secret %r contains a line break, tab or control character, which SI would mangle'
                                 % alias)
+    if not is_ascii(value):
+        raise InvalidInputError('the secret %r contains a non-ASCII character; SI decodes vault secrets byte by byte '
+                                'and would read it back with a NUL appended per extra UTF-8 byte' % alias)
     if key_size is not None and len(value.encode('utf-8')) > max_secret_bytes(key_size):
         size = len(value.encode('utf-8'))
         raise InvalidInputError('the secret %r is %d bytes long; an RSA %d vault key encrypts at most %d bytes, and SI '
@@ -71,6 +74,26 @@ def check_secret_value(alias, value, key_size=None):
         raise InvalidInputError('the secret %r would not survive SI pasting it unquoted into deployment.yaml (YAML would '
                                 'read it as a number, boolean, null, comment, placeholder or other structure); use '
                                 'characters from [A-Za-z0-9._-], starting with a letter' % alias)
+
+
+def is_ascii(text):
+    return all(ord(c) < 128 for c in text)
+
+
+def check_vault_password(password, what):
+    """Refuse, in one sentence that never repeats it, a vault store or key password SI
+    cannot read back from master-keys.yaml: SI turns its bytes into chars one by one
+    (docs/secure-vault.md), so a non-ASCII password gains a NUL per
+    extra UTF-8 byte and the vault does not open; a control character cannot be typed
+    at SI's prompt or carried in the environment either."""
+    if password is None or password == '':
+        raise InvalidInputError('%s must not be empty' % what)
+    if any(ord(c) < 32 or ord(c) == 127 for c in password):
+        raise InvalidInputError('%s contains a NUL, line break or other control character, which SI cannot read '
+                                'back from master-keys.yaml' % what)
+    if not is_ascii(password):
+        raise InvalidInputError('%s contains a non-ASCII character; SI reads master-keys.yaml byte by byte, gets a '
+                                'NUL appended per extra UTF-8 byte and cannot open the vault: use ASCII' % what)
 
 
 # ---------------------------------------------------------------- the vault key
@@ -85,6 +108,7 @@ class VaultKey(object):
         self.public_key = certificate.public_key()
         self.private_key = private_key
         self.what = what
+        self._numbers = None
         if not isinstance(self.public_key, rsa.RSAPublicKey):
             raise ConfigError('the key entry %r in %s is not an RSA key; SI\'s secure vault encrypts with RSA'
                               % (alias, what))
@@ -117,14 +141,50 @@ class VaultKey(object):
         return base64.b64encode(self.public_key.encrypt(data, padding.PKCS1v15())).decode('ascii')
 
     def decrypt(self, b64):
-        """The plaintext of a cipherText value, or None when this key does not decrypt it."""
+        """The plaintext of a cipherText value, or None when this key does not decrypt it
+        (Java's RSA cipher reports a padding error there, and SI reads an empty string)."""
         if self.private_key is None:
             return None
         try:
             raw = base64.b64decode(''.join(b64.split()), validate=True)
-            return self.private_key.decrypt(raw, padding.PKCS1v15()).decode('utf-8')
-        except (binascii.Error, ValueError, UnicodeDecodeError):
+        except (binascii.Error, ValueError):
             return None
+        data = self._unpad(raw)
+        if data is None:
+            return None
+        try:
+            return data.decode('utf-8')
+        except UnicodeDecodeError:
+            return None
+
+    def _unpad(self, raw):
+        """RSA PKCS#1 v1.5 decryption with the padding checked as Java checks it.
+
+        OpenSSL 3.2 and later answer a ciphertext made for another key with a random
+        "implicit rejection" plaintext instead of an error, so cryptography's
+        ``decrypt`` cannot tell whether this key made the ciphertext; some of those
+        plaintexts are even valid UTF-8. The padding is therefore checked here:
+        0x00 0x02, at least eight nonzero bytes, 0x00, the message.
+        """
+        size = (self.key_size + 7) // 8
+        if len(raw) != size:
+            return None
+        if self._numbers is None:
+            self._numbers = self.private_key.private_numbers()
+        nums = self._numbers
+        c = int.from_bytes(raw, 'big')
+        if c >= nums.public_numbers.n:
+            return None
+        m1 = pow(c, nums.dmp1, nums.p)  # CRT: four times faster than pow(c, d, n)
+        m2 = pow(c, nums.dmq1, nums.q)
+        m = m2 + ((nums.iqmp * (m1 - m2)) % nums.p) * nums.q
+        em = m.to_bytes(size, 'big')
+        if em[0:2] != b'\x00\x02':
+            return None
+        separator = em.find(b'\x00', 2)
+        if separator < 10:  # no separator, or fewer than eight padding bytes
+            return None
+        return em[separator + 1:]
 
 
 def open_vault(path, password, alias, key_password=None, need_private=True, what=None):
@@ -295,6 +355,75 @@ def ensure_secrets(secrets, vault, wanted):
     return changed
 
 
+def cipher_aliases(secrets):
+    """The aliases whose entry (the last one, as Java reads it) is a cipherText entry."""
+    out = []
+    for alias in secrets.aliases():
+        entry = secrets.get(alias)
+        if alias not in out and entry is not None and entry[0] == CIPHER_TEXT:
+            out.append(alias)
+    return out
+
+
+def foreign_entries(secrets, vault, skip=()):
+    """The cipherText aliases ``vault`` does not decrypt: entries of another key, which
+    SI would read as empty strings under this one (``skip``: aliases about to be written)."""
+    return [a for a in cipher_aliases(secrets) if a not in skip and vault.decrypt(secrets.get(a)[1]) is None]
+
+
+def reencrypt(secrets, new_vault, old_vault, skip=()):
+    """Move every cipherText entry to ``new_vault``: entries the new key already decrypts
+    are kept, entries ``old_vault`` (None: unknown) decrypts are encrypted again with the
+    new key. Returns (re-encrypted aliases, aliases neither key decrypts); ``skip``:
+    aliases the caller writes itself."""
+    moved, lost = [], []
+    for alias in cipher_aliases(secrets):
+        if alias in skip:
+            continue
+        payload = secrets.get(alias)[1]
+        if new_vault.decrypt(payload) is not None:
+            continue
+        plain = old_vault.decrypt(payload) if old_vault is not None else None
+        if plain is None:
+            lost.append(alias)
+            continue
+        if len(plain.encode('utf-8')) > max_secret_bytes(new_vault.key_size):
+            raise InvalidInputError('the secret %r is too long for the new RSA %d vault key; nothing was changed'
+                                    % (alias, new_vault.key_size))
+        secrets.set_cipher(alias, new_vault.encrypt(plain))
+        moved.append(alias)
+    return moved, lost
+
+
+def open_previous_vault(path, alias, store_passwords, key_passwords, what=None):
+    """The vault key at ``path``/``alias`` with its private key, trying each candidate
+    password (the master keys file's, the shipped one, ...); None when the file is
+    missing or no candidate opens it."""
+    what = what or 'the previous vault keystore %s' % path
+    try:
+        data = read_file(path, what=what)
+    except KeystoreError:
+        return None
+    if data is None:
+        return None
+    seen = []
+    for password in store_passwords:
+        if not password or password in seen:
+            continue
+        seen.append(password)
+        try:
+            store = Keystore.loads(data, password, what=what)
+        except KeystoreError:
+            continue
+        try:
+            key = VaultKey.from_store(store, alias, [k for k in key_passwords if k] + [password], what,
+                                      need_private=False)
+        except ConfigError:
+            return None
+        return key if key.private_key is not None else None
+    return None
+
+
 def read_secrets_file(path):
     data = read_file(path, what='the secrets file %s' % path)
     if data is None:
@@ -318,6 +447,9 @@ def read_secret_values(path, vault):
 def master_keys_text(keystore_password, key_password):
     """master-keys.yaml as SI reads it: permanent (SI keeps the file), each password
     as !!binary base64 of its UTF-8 bytes."""
+    check_vault_password(keystore_password, 'the vault keystore password')
+    check_vault_password(key_password, 'the vault key password')
+
     def b64(text):
         return base64.b64encode(text.encode('utf-8')).decode('ascii')
     return ('# Written by wso2si.keystores. The secure vault\'s passwords as !!binary base64;\n'

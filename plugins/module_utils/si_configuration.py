@@ -1458,6 +1458,8 @@ def audit(si_home, deployment_path, launcher_path, passwords):
         if alias not in secrets:
             findings.append(Finding('missing_secret_alias', deployment_path, '${sec:%s}' % alias,
                                     '%s has no entry %r, so SI reads an empty value' % (secrets_path, alias)))
+        elif secrets[alias] is None:
+            findings.append(_undecrypted_secret(secrets_path, alias, vault, vault_path, vault_alias))
 
     def resolve_password(text):
         if text is None:
@@ -1632,6 +1634,19 @@ def sweep_launcher(raw, what):
                 findings.append(Finding('default_password', what, label,
                                         'passes the shipped password "%s"' % DEFAULT_PASSWORD, key=prop))
     return findings
+
+
+def _undecrypted_secret(secrets_path, alias, vault, vault_path, vault_alias):
+    """A ${sec:} alias whose entry the configured vault does not decrypt: SI reads it as an
+    empty string, silently (an entry of another key), or the audit cannot tell."""
+    where = '${sec:%s}' % alias
+    if vault is None or vault.private_key is None:
+        return Finding('unverified_secret', secrets_path, where,
+                       'the entry %r was not checked: no known password unlocks the vault key (%s, alias %r)'
+                       % (alias, vault_path, vault_alias))
+    return Finding('undecryptable_secret', secrets_path, where,
+                   'the vault key (%s, alias %r) does not decrypt the entry %r (another key\'s, or not a valid '
+                   'entry), so SI reads an empty value' % (vault_path, vault_alias, alias))
 
 
 def _audit_store(findings, opener, path, candidates, file, label, key, kind):

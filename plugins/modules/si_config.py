@@ -89,6 +89,15 @@ options:
       - Required with O(passwords_as=secure_vault), whose secrets are encrypted with this key.
       - SI reads the vault's passwords from C(master-keys.yaml) or the environment; write them with
         M(wso2si.keystores.si_secret) (O(wso2si.keystores.si_secret#module:master_keys=true)).
+      - "When this key is not the one C(deployment.yaml) names now, every C(cipherText) entry of the secrets file that
+        the previous key decrypts is encrypted again with this key, under the same lock and in the same write as the
+        rest (SI would read an entry of another key as an empty string, without an error). The previous vault is
+        opened with the passwords of C(master-keys.yaml), of this option, or the shipped C(wso2carbon); SI's shipped
+        sample entries are therefore always moved. When some entries decrypt with neither key, the task fails, naming
+        their aliases, and writes nothing: remove them with M(wso2si.keystores.si_secret) (O(wso2si.keystores.si_secret#module:state=absent)).
+        Entries the key already decrypts are never rewritten."
+      - "Its passwords must be ASCII without control characters: SI reads C(master-keys.yaml) byte by byte and would
+        not open the vault."
     type: dict
     suboptions:
       keystore_path:
@@ -135,7 +144,8 @@ options:
         SI set C(javax.net.ssl.*) with the real passwords at start (so V(secure_vault) forces O(ssl_configs)), and
         the JDK reads a JKS truststore's certificates without a password."
       - "Passwords must then survive SI's unquoted paste into the YAML text (C(0123) would become 83, C(yes) true,
-        C(#) a comment): use C([A-Za-z0-9._-]) starting with a letter."
+        C(#) a comment): use C([A-Za-z0-9._-]) starting with a letter. Non-ASCII passwords are refused: SI would read
+        them back from the vault with a NUL appended per extra UTF-8 byte."
     type: str
     choices: [plain, secure_vault]
     default: plain
@@ -293,7 +303,10 @@ findings:
       C(default_password) (the password, or a store's real password, is C(wso2carbon)), C(shipped_key) (a store holds
       a shipped WSO2 key), C(trusts_shipped_certificate), C(missing_secret_alias) (a C(${sec:}) alias the secrets file
       lacks), C(implicit_default) (no Siddhi http override, so its shipped defaults apply), C(missing_store),
-      C(unverified_store) (no known password opens it), C(missing_location), C(missing_launcher), C(shadowing_key)."
+      C(unverified_store) (no known password opens it), C(missing_location), C(missing_launcher), C(shadowing_key),
+      C(undecryptable_secret) (a C(${sec:}) alias whose entry the configured vault key does not decrypt, for example
+      one encrypted with a previous key: SI reads it as an empty string), C(unverified_secret) (no known password
+      unlocks the vault key, so the entry was not checked)."
   returned: state=audit
   type: list
   elements: dict
@@ -400,6 +413,9 @@ def check_options(module):
                     raise InvalidInputError('the %s password contains a quote or backslash, which SI\'s unquoted paste '
                                             'of ${sec:} values into deployment.yaml would break' % name)
     if p['secure_vault']:
+        sv.check_vault_password(p['secure_vault']['password'], 'the secure vault password')
+        if p['secure_vault']['key_password'] is not None:
+            sv.check_vault_password(p['secure_vault']['key_password'], 'the secure vault key password')
         warn_on_default_password(module, p['secure_vault']['password'], 'the secure vault password')
 
 
@@ -432,7 +448,8 @@ def ensure(module):
     current = read_text(paths.deployment, 'the configuration %s' % paths.deployment)
     if current is None:
         raise ConfigError('the configuration %s does not exist' % paths.deployment)
-    secrets_path = secrets_path_of(current, paths) if p['passwords_as'] == 'secure_vault' else None
+    # with a vault, the secrets file too: its entries move to the vault's key (re-encrypted) under this lock
+    secrets_path = secrets_path_of(current, paths) if p['secure_vault'] else None
     files = [paths.deployment, paths.launcher, secrets_path]
     for f in files:
         if f:
@@ -478,15 +495,21 @@ def present(module, paths, text, secrets_path):
                         'not protected')
 
     secrets_before = secrets_after = None
-    if p['passwords_as'] == 'secure_vault':
+    if vault is not None:
+        vault_mode = p['passwords_as'] == 'secure_vault'
         existing = read_text(secrets_path, 'the secrets file %s' % secrets_path)
         secrets = sv.SecretsFile(existing or '')
-        wanted = dict((pw.alias, pw.value) for pw in (settings.get('keystore_password'), settings.get('truststore_password'))
-                      if pw is not None)
-        changed_aliases = sv.ensure_secrets(secrets, vault, wanted)
+        wanted = {}
+        if vault_mode:
+            wanted = dict((pw.alias, pw.value) for pw in (settings.get('keystore_password'),
+                                                          settings.get('truststore_password')) if pw is not None)
+        moved = move_secrets(module, paths, text, secrets, vault, secrets_path, skip=wanted)
+        changed_aliases = moved + sv.ensure_secrets(secrets, vault, wanted)
         secrets_before, secrets_after = existing, secrets.dumps()
-        if changed_aliases or existing is None or sc.mode_differs(secrets_path, SECRETS_MODE):
+        if changed_aliases or (vault_mode and (existing is None or sc.mode_differs(secrets_path, SECRETS_MODE))):
             changes.insert(0, {'location': 'secrets file', 'file': secrets_path, 'keys': changed_aliases})
+        elif not vault_mode:
+            secrets_after = None  # literal passwords and nothing to move: the secrets file is left alone
 
     if p['validate']:
         validate(module, paths, plan.after, settings, vault, secrets_after, secrets_path)
@@ -526,6 +549,55 @@ def present(module, paths, text, secrets_path):
         if backups:
             result['backup_files'] = backups
     return result
+
+
+def previous_vault(module, paths, text):
+    """The vault key the current deployment.yaml names, opened with the master keys
+    file's passwords, the new vault's or the shipped one; None when none opens it.
+    Returns (key or None, path, alias)."""
+    doc = sc.DeploymentConfig.parse(text, paths.deployment)
+    values = doc.values(sc.LOCATIONS[5]) or {}
+    master_values = doc.values(sc.LOCATIONS[6]) or {}
+    path = sc.resolve_config_path(values.get('keystoreLocation'), paths.si_home) if values.get('keystoreLocation') \
+        else os.path.join(paths.si_home, 'resources', 'security', 'securevault.jks')
+    alias = values.get('privateKeyAlias') or sc.DEFAULT_PASSWORD
+    master_path = sc.resolve_config_path(master_values.get('masterKeyReaderFile'), paths.si_home) or \
+        os.path.join(paths.si_home, 'conf', 'server', 'master-keys.yaml')
+    master = sv.read_master_keys(master_path) or {}
+    new = module.params['secure_vault']
+    if path is None:
+        return None, values.get('keystoreLocation'), alias
+    store_pws = [master.get('keyStorePassword'), new['password'], sc.DEFAULT_PASSWORD]
+    key_pws = [master.get('privateKeyPassword'), master.get('keyStorePassword'), new['key_password'], new['password'],
+               sc.DEFAULT_PASSWORD]
+    return sv.open_previous_vault(path, alias, store_pws, key_pws), path, alias
+
+
+def move_secrets(module, paths, text, secrets, vault, secrets_path, skip):
+    """Re-encrypt with the new vault key every cipherText entry the previous key (the one
+    deployment.yaml names now) decrypts: SI reads an entry of another key as an empty
+    string, silently. Refuses, naming them, when the key changes and some entries
+    decrypt with neither key. Returns the aliases re-encrypted."""
+    if not sv.foreign_entries(secrets, vault, skip):
+        return []
+    old, old_path, old_alias = previous_vault(module, paths, text)
+    moved, lost = sv.reencrypt(secrets, vault, old, skip)
+    if not lost:
+        return moved
+    names = ', '.join(lost)
+    if old is not None and old.fingerprint() == vault.fingerprint():
+        module.warn('the secrets file %s holds entries the vault key does not decrypt, which SI reads as empty '
+                    'strings: %s' % (secrets_path, names))
+        return moved
+    if old is None:
+        why = 'the previous vault (%s, alias %r) could not be opened with the master keys file\'s passwords, the new ' \
+              'vault\'s or the shipped one' % (old_path, old_alias)
+    else:
+        why = 'neither the previous vault key (%s, alias %r) nor the new one decrypts them' % (old_path, old_alias)
+    raise ConfigError('the secure vault key changes, and the secrets file %s holds entries that cannot be '
+                      're-encrypted with the new key because %s: %s; SI would read them as empty strings, so remove '
+                      'them (si_secret state=absent) or re-encrypt them first; nothing was changed'
+                      % (secrets_path, why, names))
 
 
 def validate(module, paths, new_text, settings, vault, secrets_text, secrets_path):

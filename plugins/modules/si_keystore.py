@@ -34,11 +34,21 @@ options:
   key_password:
     description:
       - The password of the key entry. Defaults to O(password).
-      - SI uses the store password for the key, so a different key password draws a warning.
+      - SI opens the key of a TLS keystore with the store password, so with O(purpose=tls) a different key password
+        draws a warning. The secure vault's key password is read separately (C(privateKeyPassword) in
+        C(master-keys.yaml)), so with O(purpose=secure_vault) it may differ, without a warning.
       - A PKCS#12 store has one password; a different O(key_password) is refused there, except when a JKS store
         is converted to PKCS#12 (O(store_type)). It then opens the JKS key entry, which the store password protects
         afterwards, as C(keytool -importkeystore) does.
     type: str
+  purpose:
+    description:
+      - What SI uses the store for, which decides whether a O(key_password) different from O(password) is unusable.
+      - V(tls) (the HTTPS listeners, the databridge, the JVM-wide C(javax.net.ssl.keyStore)) warns about a different
+        key password; V(secure_vault) (the vault keystore C(wso2.securevault) names) does not.
+    type: str
+    choices: [tls, secure_vault]
+    default: tls
   state:
     description:
       - V(present) ensures the key entry; V(absent) removes the entry under O(alias) and keeps the file
@@ -135,7 +145,8 @@ options:
       - The permissions of the store. A new store holding a private key is created C(0600) unless this is set;
         an existing file keeps its mode.
 notes:
-  - SI needs the key password to equal the store password (SI-FACTS), and one key entry per TLS keystore.
+  - SI needs the key password of a TLS keystore to equal its store password, and one key entry per TLS keystore;
+    the secure vault's key password may differ (O(purpose=secure_vault)).
 seealso:
   - module: wso2si.keystores.si_csr
   - module: wso2si.keystores.si_cert_import
@@ -368,9 +379,10 @@ def ensure(module):
             # converting JKS to PKCS#12, as keytool -importkeystore: key_password opens the JKS key entry,
             # and the store password protects it in the PKCS#12 store
             key_password = p['password']
-        else:
-            module.warn('the key password differs from the store password; SI opens its keystores with one '
-                        'password for both, so it will not be able to use this key')
+        elif p['purpose'] == 'tls':  # the vault's key password is read separately (master-keys.yaml)
+            module.warn('the key password differs from the store password; SI opens its TLS keystores with one '
+                        'password for both, so it will not be able to use this key (set purpose=secure_vault for the '
+                        'vault keystore, whose key password SI reads separately)')
 
     entry = store.get(alias)
     if entry is not None and entry.kind != 'private_key':
@@ -435,6 +447,7 @@ def main():
     argument_spec = store_argument_spec(
         alias=dict(type='str', required=True),
         key_password=dict(type='str', no_log=True),
+        purpose=dict(type='str', choices=['tls', 'secure_vault'], default='tls'),
         state=dict(type='str', choices=['present', 'absent'], default='present'),
         key_type=dict(type='str', choices=['rsa', 'ec']),
         key_size=dict(type='int'),

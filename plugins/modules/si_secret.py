@@ -23,6 +23,13 @@ description:
     silently read it as empty), and a value that would not read back as itself once SI pastes it unquoted into
     deployment.yaml (C(0123) becomes 83, C(yes) becomes true, C(#) starts a comment, C(${) starts a placeholder).
     Use C([A-Za-z0-9._-]), starting with a letter."
+  - "Also refused: a non-ASCII value or one with a control character (NUL among them). SI decodes a decrypted secret
+    byte by byte, so every extra UTF-8 byte comes back as an appended NUL; a NUL pasted into deployment.yaml makes
+    SnakeYAML refuse the whole namespace."
+  - "Refuses to add or change an entry in a secrets file that holds C(cipherText) entries the vault key does not
+    decrypt, naming their aliases: they belong to another key, and SI reads them as empty strings. Remove them
+    (O(state=absent)), or let M(wso2si.keystores.si_config) move them when it moves SI from their key to this one.
+    When nothing would be written, the same finding is a warning."
   - "Division of labour with M(wso2si.keystores.si_config): with O(wso2si.keystores.si_config#module:passwords_as=secure_vault),
     si_config writes the two store-password entries it references (C(wso2si.keystore.password),
     C(wso2si.truststore.password)) itself, through the same helpers and under the same lock, so deployment.yaml
@@ -84,6 +91,8 @@ options:
       - Also write the master keys file with C(permanent true) (so SI does not delete it after reading), mode
         C(0600), holding the vault's store and key passwords as C(!!binary) base64, so SI can open the vault at start
         without a prompt or environment variables.
+      - The two passwords must then be ASCII without control characters; SI reads them byte by byte, so a non-ASCII
+        password gains a NUL per extra UTF-8 byte and the vault does not open. Others are refused.
     type: bool
     default: false
   master_keys_file:
@@ -272,6 +281,9 @@ def apply(module, where, need_vault):
     store_pw = key_pw = None
     if need_vault:
         store_pw, key_pw = vault_passwords(p, where)
+        if p['master_keys']:  # SI could not read them back from master-keys.yaml
+            sv.check_vault_password(store_pw, 'the vault keystore password')
+            sv.check_vault_password(key_pw, 'the vault key password')
         warn_on_default_password(module, store_pw, 'the vault keystore password')
         vault = sv.open_vault(where['vault_keystore_path'], store_pw, where['vault_key_alias'], key_pw,
                               what='the vault keystore %s' % where['vault_keystore_path'])
@@ -296,7 +308,18 @@ def apply(module, where, need_vault):
             wanted[item['alias']] = item['value']
         for alias, value in wanted.items():  # all refusals before anything changes
             sv.check_secret_value(alias, value, vault.key_size if vault else None)
+        foreign = sv.foreign_entries(secrets, vault, skip=wanted) if wanted else []
         result['changed_aliases'] = sv.ensure_secrets(secrets, vault, wanted) if wanted else []
+        if foreign and result['changed_aliases']:
+            raise ConfigError('the secrets file %s holds entries the vault key (%s, alias %r) does not decrypt, so they '
+                              'belong to another key and SI reads them as empty strings: %s; remove them (state=absent) '
+                              'or re-encrypt them with this key (si_config does when it moves SI from their key to this '
+                              'one) before adding secrets; nothing was changed'
+                              % (where['secrets_file'], where['vault_keystore_path'], where['vault_key_alias'],
+                                 ', '.join(foreign)))
+        if foreign:
+            module.warn('the secrets file %s holds entries the vault key does not decrypt, which SI reads as empty '
+                        'strings: %s' % (where['secrets_file'], ', '.join(foreign)))
     else:
         result['removed'] = [item['alias'] for item in p['secrets'] if secrets.remove(item['alias'])]
     after = secrets.dumps()

@@ -384,7 +384,7 @@ CASES = [
     ('secret-alias-300-chars', 'si_secret',
      lambda c: si_secret_args(c, secrets=[{'alias': 's' * 300, 'value': 'Value.one1'}]), None, SECRETS),
     ('secret-value-non-ascii', 'si_secret',
-     lambda c: si_secret_args(c, secrets=[{'alias': 'app.secret', 'value': UNICODE_PW}]), None, SECRETS),
+     lambda c: si_secret_args(c, secrets=[{'alias': 'app.secret', 'value': UNICODE_PW}]), r'contains a non-ASCII character', ()),
     ('secret-vault-truncated', 'si_secret', lambda c: c._truncated_vault(), r'not a valid JKS keystore', ()),
     ('secret-master-keys-bomb', 'si_secret', lambda c: c._master_keys(BOMB + 'masterKeys:\n  keyStorePassword: *i\n'),
      r'give vault_keystore_password: the master keys file .* does not provide it', ()),

@@ -65,6 +65,29 @@ def test_encrypt_is_pkcs1v15_and_round_trips(vault):
     assert vault.decrypt('not base64!') is None
 
 
+def test_another_keys_ciphertext_never_decrypts(vault, tmp_path):
+    """OpenSSL >= 3.2 answers a PKCS#1 v1.5 ciphertext of another key with a random
+    "implicit rejection" plaintext, not an error; some are valid UTF-8, so a check
+    that only catches errors takes another key's entry for this key's. Java reports
+    a padding error there (and SI reads an empty string): decrypt() must say None.
+    The search below finds such a ciphertext deterministically where OpenSSL does
+    implicit rejection (about one in a hundred), and checks every one it tries."""
+    other = _other_vault(tmp_path, 'stranger')
+    fooling = None
+    for n in range(20000):
+        b64 = other.encrypt('Value-%d' % n)
+        assert vault.decrypt(b64) is None
+        try:
+            vault.private_key.decrypt(base64.b64decode(b64), padding.PKCS1v15()).decode('utf-8')
+        except (ValueError, UnicodeDecodeError):
+            continue
+        fooling = b64
+        break
+    if fooling is None:
+        pytest.skip('this OpenSSL reports padding errors; nothing can fool decrypt() here')
+    assert vault.decrypt(fooling) is None and other.decrypt(fooling) is not None
+
+
 def test_vault_errors(vault_file):
     with pytest.raises(ConfigError, match='no key entry under the alias'):
         sv.open_vault(vault_file, VAULT_PW, 'other', KEY_PW)
@@ -101,6 +124,10 @@ def test_the_shipped_sample_decrypts_with_the_shipped_vault_key():
     ('key: value'.replace(' ', ''), None),
     ('a${x}b', 'would not survive'),
     ('x' * 246, '246 bytes long'),
+    (u'P\u00e4ssword.1', 'non-ASCII'),  # SI reads it back as "P\u00e4\0ssword.1"
+    (u'Pass\u20ac', 'non-ASCII'),
+    (u'Pass\x00word', 'line break, tab or control'),
+    (u'Pass\x85word', 'line break, tab or control'),
 ])
 def test_values_si_would_lose_are_refused(value, message):
     if message is None:
@@ -188,6 +215,18 @@ def test_master_keys_round_trip():
                                                'privateKeyPassword': 'Vault.key-4'}
 
 
+@pytest.mark.parametrize('store_pw, key_pw, message', [
+    (u'V\u00e4ult.pass', 'Vault.key-4', 'the vault keystore password contains a non-ASCII character'),
+    ('Vault.pass-3', u'K\u00e9y.pass', 'the vault key password contains a non-ASCII character'),
+    ('Vault\x00pass', 'Vault.key-4', 'the vault keystore password contains a NUL'),
+    ('Vault.pass-3', '', 'the vault key password must not be empty'),
+])
+def test_master_keys_refuse_passwords_si_cannot_read_back(store_pw, key_pw, message):
+    with pytest.raises(InvalidInputError, match=message) as exc:
+        sv.master_keys_text(store_pw, key_pw)
+    assert (store_pw or 'x') not in str(exc.value) and (key_pw or 'x') not in str(exc.value)
+
+
 @needs_shared
 def test_shipped_master_keys_hold_the_shipped_password():
     found = sv.read_master_keys(os.path.join(SHARED_SI, 'server', 'conf', 'server', 'master-keys.yaml'))
@@ -212,3 +251,59 @@ def test_java_decrypts_every_written_value(vault, vault_file, tmp_path):
                          env=env, capture_output=True, text=True, timeout=120, check=False)
     assert out.returncode == 0, out.stdout + out.stderr
     assert out.stdout.count('OK ') == 3
+
+
+# ---------------------------------------------------------------- a new vault key
+
+def _other_vault(tmp_path, name='other'):
+    key = certs.generate_private_key('rsa', 2048)
+    store = Keystore('jks')
+    store.set_key(name, key, [certs.self_signed_certificate(key, certs.parse_name('CN=' + name))])
+    path = str(tmp_path / (name + '.jks'))
+    with open(path, 'wb') as f:
+        f.write(store.dumps(VAULT_PW))
+    return sv.open_vault(path, VAULT_PW, name)
+
+
+def test_reencrypt_moves_the_old_keys_entries_and_names_the_lost_ones(vault, tmp_path):
+    old, third = _other_vault(tmp_path, 'old'), _other_vault(tmp_path, 'third')
+    f = sv.SecretsFile('# c\nplain=plainText Plain.1\na=cipherText %s\nb=cipherText %s\nc=cipherText %s\n'
+                       % (old.encrypt('A.value-1'), vault.encrypt('B.value-2'), third.encrypt('C.value-3')))
+    assert sv.foreign_entries(f, vault) == ['a', 'c'] and sv.foreign_entries(f, vault, skip={'c': 1}) == ['a']
+    moved, lost = sv.reencrypt(f, vault, old)
+    assert (moved, lost) == (['a'], ['c'])
+    assert sv.plaintext_of(f, 'a', vault) == 'A.value-1' and sv.plaintext_of(f, 'b', vault) == 'B.value-2'
+    assert f.dumps().splitlines()[:2] == ['# c', 'plain=plainText Plain.1']
+    assert sv.reencrypt(f, vault, None, skip=('c',)) == ([], [])
+
+
+def test_open_previous_vault_tries_each_candidate(vault_file):
+    assert sv.open_previous_vault(vault_file, 'si-vault', ['wso2carbon', VAULT_PW], [None, 'wso2carbon', KEY_PW]) \
+        .private_key is not None
+    assert sv.open_previous_vault(vault_file, 'si-vault', [VAULT_PW], ['Wrong.key']) is None
+    assert sv.open_previous_vault(vault_file, 'si-vault', ['Wrong.pass'], [KEY_PW]) is None
+    assert sv.open_previous_vault(vault_file, 'other', [VAULT_PW], [KEY_PW]) is None
+    assert sv.open_previous_vault(vault_file + '.missing', 'si-vault', [VAULT_PW], [KEY_PW]) is None
+
+
+@needs_shared
+@needs_java
+def test_the_shipped_sample_moves_to_a_new_key_and_java_decrypts_it(vault, vault_file, tmp_path):
+    """SI's real secrets.properties and securevault.jks: the shipped cipherText
+    re-encrypted with a new key, checked by Java's Cipher, with both controls."""
+    home = os.path.join(SHARED_SI, 'server')
+    shipped_file = os.path.join(home, 'resources', 'security', 'securevault.jks')
+    shipped = sv.open_previous_vault(shipped_file, 'wso2carbon', [None, 'wso2carbon'], ['wso2carbon'])
+    secrets = sv.read_secrets_file(os.path.join(home, 'conf', 'server', 'secrets.properties'))
+    assert sv.reencrypt(secrets, vault, shipped) == (['wso2.sample.password2'], [])
+    path = tmp_path / 'secrets.properties'
+    path.write_text(secrets.dumps())
+
+    def java(store, alias, store_pw, key_pw):
+        env = dict(os.environ, SD_STORE_PASSWORD=store_pw, SD_KEY_PASSWORD=key_pw, EXPECTED='ABC@1234')
+        return subprocess.run(['java', SECRET_DECRYPT, store, alias, str(path), 'wso2.sample.password2=EXPECTED'],
+                              env=env, capture_output=True, text=True, timeout=120, check=False)
+    out = java(vault_file, 'si-vault', VAULT_PW, KEY_PW)
+    assert out.returncode == 0 and out.stdout.strip() == 'OK wso2.sample.password2', out.stdout + out.stderr
+    out = java(shipped_file, 'wso2carbon', 'wso2carbon', 'wso2carbon')  # the old key no longer reads it
+    assert out.returncode != 0, out.stdout + out.stderr
