@@ -107,27 +107,26 @@ options:
 '''
 
 EXAMPLES = r'''
-- name: Create the CA, once, outside any checkout
+- name: Create the CA, once, in a per-user directory outside any checkout
   wso2si.keystores.si_ca:
-    ca_dir: "{{ lookup('ansible.builtin.env', 'HOME') }}/.local/share/wso2si-keystores/rollout-ca"
+    ca_dir: "~/.local/share/wso2si-keystores/rollout-ca"
     create: true
   delegate_to: localhost
   run_once: true
 
 - name: Sign each host's CSR on the controller
   wso2si.keystores.si_ca:
-    ca_dir: "{{ lookup('ansible.builtin.env', 'HOME') }}/.local/share/wso2si-keystores/rollout-ca"
+    ca_dir: "~/.local/share/wso2si-keystores/rollout-ca"
     csr: "{{ csr_result.csr }}"
-    dest: "{{ lookup('ansible.builtin.env', 'HOME') }}/.local/share/wso2si-keystores/rollout-ca/issued/{{ inventory_hostname }}.pem"
+    dest: "~/.local/share/wso2si-keystores/rollout-ca/issued/{{ inventory_hostname }}.pem"
   delegate_to: localhost
 
-- name: Sign with a CA kept in Ansible Vault, in memory only
+- name: Sign with a CA kept in Ansible Vault (or a controller credential), in memory only
   wso2si.keystores.si_ca:
     ca_certificate: "{{ vault_ca_certificate }}"
     ca_private_key: "{{ vault_ca_private_key }}"
-    ca_passphrase: "{{ vault_ca_passphrase }}"
     csr: "{{ csr_result.csr }}"
-    current_certificate: "{{ current_leaf_pem }}"
+    current_certificate: "{{ current_certificate_pem }}"
   delegate_to: localhost
   vars:
     ansible_pipelining: true
@@ -272,7 +271,7 @@ def main():
             problem = state_dir_problem(p['ca_dir'], lambda argv: git(module, argv))
             if problem:
                 raise InvalidInputError(problem)
-            for directory in (p['ca_dir'], os.path.dirname(p['dest'] or '') or None):
+            for directory in (p['ca_dir'] if p['create'] else None, os.path.dirname(p['dest'] or '') or None):
                 if directory and not os.path.isdir(directory) and not module.check_mode:
                     os.makedirs(directory, 0o700, exist_ok=True)
             if os.path.isdir(p['ca_dir']):
