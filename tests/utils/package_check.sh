@@ -3,8 +3,9 @@
 #
 #  1. ansible-galaxy collection build, from the copy `make collection` made;
 #  2. the tarball holds no junk (test output, caches, VCS, build state, dev
-#     tools) and only files this repository has, plus the ones a collection
-#     must have;
+#     tools, the rollout's CA material) and only files git tracks in this
+#     repository (tests/utils/package_contents.py), plus the ones a
+#     collection must have;
 #  3. ansible-galaxy collection install into a fresh path, and verify;
 #  4. ansible-doc renders a module and the role from the installed copy, and
 #     ansible-builder introspect finds the execution environment dependencies
@@ -45,43 +46,7 @@ tarball=$(echo "$work"/dist/wso2si-keystores-*.tar.gz)
 [ -f "$tarball" ] || { echo "package: no tarball in $work/dist" >&2; exit 1; }
 
 echo "== package: contents of $(basename "$tarball")"
-git -C "$repo" ls-files --cached --others --exclude-standard >"$work/repo-files.txt"
-python - "$tarball" "$work/repo-files.txt" <<'EOF'
-import re
-import sys
-import tarfile
-
-tarball, listing = sys.argv[1], sys.argv[2]
-with open(listing) as f:
-    repo_files = set(f.read().split('\n'))
-junk = re.compile(r'(^|/)(\.git|\.venv|\.build|\.ansible|\.pytest_cache|\.hypothesis|__pycache__|output|'
-                  r'bench/output|bench/results|\.ci)(/|$)|\.pyc$|\.log$|~$|\.tar\.gz$|\.orig$|\.rej$|'
-                  r'integration_config\.yml$|\.plugin-cache\.yaml$|^Makefile$|^requirements-(dev|tools)\.txt$|'
-                  r'^\.ansible-lint$|^\.gitignore$')
-required = ['MANIFEST.json', 'FILES.json', 'README.md', 'LICENSE', 'CHANGELOG.rst', 'CHANGELOG.md',
-            'changelogs/changelog.yaml', 'meta/runtime.yml', 'meta/execution-environment.yml',
-            'requirements.txt', 'bindep.txt', 'playbooks/rollout.yml', 'playbooks/rollback.yml',
-            'roles/rollout/meta/argument_specs.yml', 'demo/run.sh', 'demo/fleet.py']
-problems = []
-with tarfile.open(tarball) as tar:
-    members = tar.getmembers()
-names = [m.name[2:] if m.name.startswith('./') else m.name for m in members]
-for member, name in zip(members, names):
-    if junk.search(name):
-        problems.append('junk in the tarball: %s' % name)
-    elif member.isfile() and name not in ('MANIFEST.json', 'FILES.json') and name not in repo_files:
-        problems.append('not a file of the repository: %s' % name)
-    if member.issym() or member.islnk():
-        problems.append('link in the tarball: %s' % name)
-for name in required:
-    if name not in names:
-        problems.append('missing from the tarball: %s' % name)
-files = [m for m in members if m.isfile()]
-print('package: %d files, %d bytes unpacked' % (len(files), sum(m.size for m in files)))
-for problem in problems:
-    print('package: %s' % problem)
-sys.exit(1 if problems else 0)
-EOF
+python "$repo/tests/utils/package_contents.py" "$tarball" "$repo"
 
 echo "== package: install into a fresh path"
 # only the fresh path: the copy `make collection` made must not count as installed
