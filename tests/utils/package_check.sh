@@ -12,7 +12,10 @@
 #     (meta/execution-environment.yml);
 #  5. the demo runs from the installed copy: fleet.py imports the collection's
 #     code from it, and the playbook is `wso2si.keystores.rollout`;
-#  6. the installed files still verify (the demo wrote nothing into them).
+#  6. ansible-builder create makes a build context of ee/execution-environment.yml
+#     with the tarball, and ansible-runner runs the rollout over the demo
+#     fleet as a controller job does (the CA given as content): nothing changes;
+#  7. the installed files still verify (the demo wrote nothing into them).
 #
 # Environment (set by the Makefile): COLL, BUILD, VENV_BIN, TOOLS_BIN.
 set -euo pipefail
@@ -74,6 +77,38 @@ grep -qF "fleet: collection code from $installed" "$work/demo.log" || {
   echo "package: the demo did not use the installed copy's code" >&2
   exit 1
 }
+
+echo "== package: execution environment build context (ansible-builder create on ee/execution-environment.yml)"
+mkdir -p "$work/ee"
+cp "$repo/ee/execution-environment.yml" "$work/ee/"
+cp "$tarball" "$work/ee/wso2si-keystores.tar.gz"
+"$TOOLS_BIN/ansible-builder" create -f "$work/ee/execution-environment.yml" -c "$work/ee/context" \
+  --output-filename Containerfile
+for f in Containerfile _build/requirements.yml _build/collections/wso2si-keystores.tar.gz; do
+  [ -f "$work/ee/context/$f" ] || { echo "package: ansible-builder made no $f" >&2; exit 1; }
+done
+
+echo "== package: the demo fleet's rollout as a controller job (ansible-runner, CA given as content)"
+# A private data dir as a controller makes one: the project, the inventory,
+# extra vars with the CA as a credential injects it (no rollout_ca_dir), the
+# collection from the installed tarball. The fleet is unchanged since the
+# demo: nothing may change.
+pdd=$work/runner
+mkdir -p "$pdd/project" "$pdd/inventory" "$pdd/env"
+printf -- '---\n- name: The rollout\n  ansible.builtin.import_playbook: wso2si.keystores.rollout\n' >"$pdd/project/rollout.yml"
+cp "$demo_dir/inventory.yml" "$pdd/inventory/hosts.yml"
+python "$repo/tests/utils/runner_extravars.py" "$demo_dir" "$pdd/env/extravars"
+printf 'ANSIBLE_COLLECTIONS_PATH: %s\nANSIBLE_NOCOLOR: "1"\n' "$installed_root" >"$pdd/env/envvars"
+python -m ansible_runner run "$pdd" -p rollout.yml --ident demo >/dev/null || {
+  tail -n 40 "$pdd/artifacts/demo/stdout" >&2
+  echo "package: the ansible-runner job failed" >&2
+  exit 1
+}
+tail -n 5 "$pdd/artifacts/demo/stdout"
+if grep -E '^si[0-9]+ +:' "$pdd/artifacts/demo/stdout" | grep -qv 'changed=0 '; then
+  echo "package: the controller job changed the unchanged demo fleet" >&2
+  exit 1
+fi
 
 echo "== package: the installed copy is unchanged"
 ansible-galaxy collection verify --offline -p "$installed_root" wso2si.keystores
