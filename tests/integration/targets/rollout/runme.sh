@@ -23,22 +23,14 @@ run() {
 }
 
 start=$(date +%s)
-if [ -n "${ROLLOUT_TEST_SCENARIOS:-}" ]; then
-  # some scenarios only, one process: ROLLOUT_TEST_SCENARIOS=controller make integration TEST_ARGS=rollout
-  names=(some)
-  status=0
-  run some "${ROLLOUT_TEST_SCENARIOS}" "$@" || status=1
-else
-  names=(ownca others)
-  run ownca ownca "$@" &
-  first=$!
-  run others external,failures,controller "$@" &
-  second=$!
-  status=0
-  wait "${first}" || status=1
-  wait "${second}" || status=1
-fi
-for name in "${names[@]}"; do
+run ownca ownca "$@" &
+first=$!
+run others external,failures,controller "$@" &
+second=$!
+status=0
+wait "${first}" || status=1
+wait "${second}" || status=1
+for name in ownca others; do
   echo "================ ${name}"
   cat "${OUTPUT_DIR}/${name}.log"
 done
