@@ -10,6 +10,7 @@ SCAN_CA_KEY (a PEM key: each line of its body is looked for),
 SCAN_CA_PASSPHRASE, SCAN_PASSWORDS (one a line). Under --all directories
 every secret is looked for; under --ca-only ones, only the CA key and its
 passphrase (the keystore passwords go to the managed hosts by design).
+SCAN_SKIP: directories (os.pathsep-separated) not scanned (the job's input).
 """
 
 from __future__ import annotations
@@ -37,10 +38,14 @@ def main():
         sys.exit('scan_secrets: SCAN_CA_KEY holds no PEM body')
     ca['CA passphrase'] = os.environ['SCAN_CA_PASSPHRASE']
     others = {'password %d' % n: p for n, p in enumerate(os.environ.get('SCAN_PASSWORDS', '').splitlines()) if p}
+    skip = [os.path.abspath(d) for d in os.environ.get('SCAN_SKIP', '').split(os.pathsep) if d]
     leaks, scanned = [], 0
     for roots, secrets in ((args.all, dict(ca, **others)), (args.ca_only, ca)):
         for root in roots:
             for directory, dummy, names in os.walk(root):
+                if any(os.path.abspath(directory) == d or os.path.abspath(directory).startswith(d + os.sep)
+                       for d in skip):
+                    continue
                 for name in names:
                     path = os.path.join(directory, name)
                     if os.path.islink(path) or not os.path.isfile(path):
