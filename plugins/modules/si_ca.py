@@ -171,8 +171,8 @@ from ansible_collections.wso2si.keystores.plugins.module_utils import certificat
 from ansible_collections.wso2si.keystores.plugins.module_utils.deps import check_dependencies
 from ansible_collections.wso2si.keystores.plugins.module_utils.errors import InvalidInputError, KeystoreError
 from ansible_collections.wso2si.keystores.plugins.module_utils.fileio import atomic_write, locked, read_file
-from ansible_collections.wso2si.keystores.plugins.module_utils.ownca import (CERT_FILE, KEY_FILE, OwnCA, load_csr,
-                                                                           state_dir_problem)
+from ansible_collections.wso2si.keystores.plugins.module_utils.ownca import (
+    CERT_FILE, KEY_FILE, OwnCA, load_csr, state_dir_problem)
 
 
 def missing_ca(directory):

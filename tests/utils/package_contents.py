@@ -23,10 +23,10 @@ JUNK = re.compile(r'(^|/)(\.git|\.venv|\.build|\.ansible|\.pytest_cache|\.hypoth
                   r'\.pyc$|\.log$|~$|\.tar\.gz$|\.orig$|\.rej$|'
                   r'integration_config\.yml$|\.plugin-cache\.yaml$|^Makefile$|^requirements-(dev|tools)\.txt$|'
                   r'^\.ansible-lint$|^\.gitignore$')
-REQUIRED = ['MANIFEST.json', 'FILES.json', 'README.md', 'LICENSE', 'CHANGELOG.rst', 'CHANGELOG.md',
+REQUIRED = ('MANIFEST.json', 'FILES.json', 'README.md', 'LICENSE', 'CHANGELOG.rst', 'CHANGELOG.md',
             'changelogs/changelog.yaml', 'meta/runtime.yml', 'meta/execution-environment.yml',
             'requirements.txt', 'bindep.txt', 'playbooks/rollout.yml', 'playbooks/rollback.yml',
-            'roles/rollout/meta/argument_specs.yml', 'demo/run.sh', 'demo/fleet.py']
+            'roles/rollout/meta/argument_specs.yml', 'demo/run.sh', 'demo/fleet.py')
 
 
 def repository_files(repo):
