@@ -32,7 +32,8 @@ ANSIBLE_TEST = $(VENV_BIN)/ansible-test
 # `make integration TEST_ARGS="si_keystore"`.
 TEST_ARGS   ?=
 SYNC_EXCLUDES := .venv .build .git tests/output __pycache__ '*.pyc' bench/output \
-                 tests/integration/integration_config.yml
+                 tests/integration/integration_config.yml \
+                 rollout-ca 'rollout-ca-*' rollout-csr rollout-signed
 # Real SI files, read by tests when present (never copied into the project).
 FIXTURES    := $(abspath ../shared/fixtures/si)
 INTEGRATION_CONFIG := $(COLL)/tests/integration/integration_config.yml

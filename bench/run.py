@@ -454,7 +454,8 @@ def run_rollout(env, results, hosts):
         inventory = os.path.join(directory, 'inventory.yml')
         extra = ['@' + os.path.join(directory, 'vars.yml'), 'rollout_serial=100%']
         playbook = os.path.join(REPO, 'playbooks', 'rollout.yml')
-        wall_first, first = env.playbook(playbook, inventory, extra, label='rollout-%d-first' % hosts)
+        wall_first, first = env.playbook(playbook, inventory, extra + ['rollout_ca_create=true'],
+                                         label='rollout-%d-first' % hosts)
         wall_rerun, rerun = env.playbook(playbook, inventory, extra, label='rollout-%d-rerun' % hosts)
         changed = [t['name'] for t in rerun['tasks'] if 'changed' in t['hosts'].values()]
         if changed:

@@ -30,8 +30,8 @@ echo "== laying out $hosts SI homes under $fleet"
 echo "== before: every host serves the shipped default certificate"
 "$python" demo/fleet.py report "$fleet" || true
 
-echo "== rollout (own CA in $fleet/ca): ansible-playbook $playbook"
-ansible-playbook -i "$fleet/inventory.yml" -e "@$fleet/vars.yml" -e rollout_serial=2 "$playbook"
+echo "== rollout (own CA in $fleet/ca, created by this first run): ansible-playbook $playbook"
+ansible-playbook -i "$fleet/inventory.yml" -e "@$fleet/vars.yml" -e rollout_serial=2 -e rollout_ca_create=true "$playbook"
 
 echo "== after"
 "$python" demo/fleet.py report "$fleet"

@@ -2,8 +2,10 @@
 # Copyright (c) wso2si.keystores contributors
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 """A small certificate authority kept in one directory: ``ca.key`` (0600,
-optionally encrypted) and ``ca.pem``. It signs CSRs for TLS servers that are
-also clients, copying the request's subject, SANs and usages."""
+optionally encrypted) and ``ca.pem``, or given as content (certificate and key
+held in memory only, as a controller credential or Ansible Vault gives them).
+It signs CSRs for TLS servers that are also clients, copying the request's
+subject, SANs and usages."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -20,6 +22,10 @@ KEY_FILE = 'ca.key'
 CERT_FILE = 'ca.pem'
 
 
+CONTENT_CERT = 'the CA certificate given as content'
+CONTENT_KEY = 'the CA key given as content'
+
+
 class OwnCA(object):
 
     def __init__(self, directory, passphrase=None):
@@ -29,11 +35,22 @@ class OwnCA(object):
         self._key = None
         self._key_data = None
 
+    @classmethod
+    def from_content(cls, certificate, private_key, passphrase=None):
+        """A CA given as content: parsed and matched in memory, never written anywhere."""
+        ca = cls(None, passphrase)
+        ca.cert = certs.load_certificates(certificate, what=CONTENT_CERT)[0]
+        certs.check_key_matches(certs.load_private_key(private_key, passphrase, what=CONTENT_KEY, validate=False),
+                                ca.cert)
+        ca._key_data = private_key.encode('utf-8') if isinstance(private_key, str) else private_key
+        return ca
+
     @property
     def key(self):
         """The CA key, loaded and validated on first use: a run that signs nothing never pays for it."""
         if self._key is None and self._key_data is not None:
-            self._key = certs.load_private_key(self._key_data, self.passphrase, what='the CA key %s' % self.key_path)
+            what = CONTENT_KEY if self.directory is None else 'the CA key %s' % self.key_path
+            self._key = certs.load_private_key(self._key_data, self.passphrase, what=what)
         return self._key
 
     @property
@@ -96,6 +113,37 @@ class OwnCA(object):
         remaining = certs.not_after(cert) - certs.utcnow()
         return remaining > datetime.timedelta(days=renew_before_days)
 
+    def keep_issued(self, candidates, csr, renew_before_days):
+        """The first of ``candidates`` (PEM text or bytes, empty ones skipped)
+        that this CA issued for ``csr`` and that stays valid, or None."""
+        for data in candidates:
+            if not data or not str(data).strip():
+                continue
+            cert = certs.load_certificates(data, what='the current certificate')[0]
+            if self.issued_matches(cert, csr, renew_before_days):
+                return cert
+        return None
+
+    def foreign_leaves(self, served, accepted=()):
+        """The hosts of ``served`` ({host: PEM of the certificate it serves, or
+        empty}) whose certificate a CA issued that is neither this one nor one
+        of ``accepted`` (PEM): [(host, issuer)], sorted. Self-signed
+        certificates (a first rollout) are nobody's issue. Without a CA yet
+        (``self.cert`` None), every CA-issued certificate not accepted is listed."""
+        issuers = ([self.cert] if self.cert is not None else [])
+        for data in accepted:
+            issuers.extend(certs.load_certificates(data, what='an accepted issuer certificate'))
+        foreign = []
+        for host in sorted(served):
+            data = served[host]
+            if not data or not str(data).strip():
+                continue
+            leaf = certs.load_certificates(data, what='the certificate %s serves' % host)[0]
+            if certs.is_self_signed(leaf) or any(certs.signed_by(leaf, issuer) for issuer in issuers):
+                continue
+            foreign.append((host, certs.name_to_string(leaf.issuer)))
+        return foreign
+
     def sign(self, csr, validity_days=365, allow_weak_keys=False, warn=None):
         certs.check_validity_days(validity_days)
         if not csr.is_signature_valid:
@@ -120,6 +168,39 @@ class OwnCA(object):
                 continue
             builder = builder.add_extension(ext.value, critical=ext.critical)
         return builder.sign(self.key, certs.signature_hash(self.key))
+
+
+def state_dir_problem(path, run_command):
+    """Why ``path`` must not hold a CA (or other controller state), or None.
+
+    Refused: a directory inside an installed collection (a MANIFEST.json under
+    ansible_collections/NS/NAME, which the next install replaces), and one
+    inside a git work tree that git does not ignore (the key would be one
+    ``git add -A`` or ``make build`` away from being published).
+    ``run_command(argv)`` returns (rc, stdout), like AnsibleModule.run_command;
+    None when git is not installed (then nothing can commit the CA either)."""
+    path = os.path.abspath(path)
+    parts = path.split(os.sep)
+    for i in range(len(parts) - 3, 0, -1):
+        if parts[i] == 'ansible_collections':
+            root = os.sep.join(parts[:i + 3])
+            if os.path.isfile(os.path.join(root, 'MANIFEST.json')):
+                return ('%s is inside the installed collection %s, which the next install replaces: '
+                        'keep the CA outside it' % (path, root))
+    existing = path
+    while not os.path.isdir(existing):
+        parent = os.path.dirname(existing)
+        if parent == existing:
+            return None
+        existing = parent
+    top = run_command(['git', '-C', existing, 'rev-parse', '--show-toplevel'])
+    if top is None or top[0] != 0:
+        return None
+    ignored = run_command(['git', '-C', existing, 'check-ignore', '-q', '--no-index', os.path.join(path, KEY_FILE)])
+    if ignored is not None and ignored[0] == 0:
+        return None
+    return ('%s is inside the git work tree %s and not ignored by git: keep the CA outside it, '
+            'or add it to .gitignore' % (path, top[1].strip()))
 
 
 def load_csr(data):

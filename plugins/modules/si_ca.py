@@ -8,13 +8,19 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 module: si_ca
-short_description: A small CA in one directory that signs the CSRs of SI hosts
+short_description: A small CA, in one directory or given as content, that signs the CSRs of SI hosts
 version_added: 0.1.0
 description:
-  - Keeps a certificate authority in O(ca_dir) (C(ca.key), mode 0600, and C(ca.pem)), creating it when absent.
+  - Keeps a certificate authority in O(ca_dir) (C(ca.key), mode 0600, and C(ca.pem)), or uses one given as content
+    (O(ca_certificate) and O(ca_private_key), for instance from Ansible Vault or an automation controller credential).
+  - A CA is created only when asked to (O(create=true)); a missing CA fails, saying where it was looked for and how
+    to provide it. A CA given as content is only held in memory, never written anywhere.
+  - O(ca_dir) is refused inside an installed collection, and inside a git work tree unless git ignores it.
   - Signs a certificate signing request (O(csr)) into O(dest), copying the request's subject, subject alternative
-    names, key usage and extended key usage. An existing O(dest) that this CA signed for the same key, subject and
-    SANs, and that stays valid beyond O(renew_before_days), is kept.
+    names, key usage and extended key usage. An existing O(dest) or O(current_certificate) that this CA signed for
+    the same key, subject and SANs, and that stays valid beyond O(renew_before_days), is kept.
+  - With O(served_certificates), fails when a host serves a certificate issued by another CA than this one and those
+    in O(accepted_issuers), before anything is signed or written.
   - Meant to run on the controller (C(delegate_to=localhost)), so that the CA key never leaves it. The role
     C(wso2si.keystores.rollout) uses it with C(rollout_ca_mode=ownca).
 author: wso2si.keystores contributors (@wso2si)
@@ -23,9 +29,27 @@ extends_documentation_fragment:
   - wso2si.keystores.material
 options:
   ca_dir:
-    description: Directory of the CA. Created (mode 0700) when missing.
+    description:
+      - Directory of the CA. Created (mode 0700) when missing.
+      - One of O(ca_dir) and O(ca_certificate) is required.
     type: path
-    required: true
+  ca_certificate:
+    description:
+      - The CA certificate (PEM), given as content with O(ca_private_key) instead of O(ca_dir).
+    type: str
+  ca_private_key:
+    description:
+      - The CA private key (PEM, optionally encrypted with O(ca_passphrase)), given as content with
+        O(ca_certificate). It is only held in memory. Run the task with pipelining (the role sets
+        C(ansible_pipelining=true) on it) so that Ansible does not write the module's arguments to a temporary
+        file either.
+    type: str
+  create:
+    description:
+      - Create the CA in O(ca_dir) when the directory holds none. Without it a missing CA is an error.
+      - Not valid with a CA given as content.
+    type: bool
+    default: false
   ca_subject:
     description: Subject of a new CA certificate, keytool style.
     type: str
@@ -45,15 +69,35 @@ options:
     type: int
     default: 3650
   ca_passphrase:
-    description: Passphrase that encrypts C(ca.key). Needed to use an encrypted CA.
+    description: Passphrase that encrypts the CA key (C(ca.key) or O(ca_private_key)). Needed to use an encrypted CA.
     type: str
   csr:
     description: A certificate signing request (PEM or DER) to sign. Without it the module only ensures the CA.
     type: str
   dest:
-    description: Where to write the issued certificate (PEM). Required with O(csr). Its directory is created (mode
-      C(0700)) when missing.
+    description: Where to write the issued certificate (PEM). Its directory is created (mode C(0700)) when missing.
+      Without it the certificate is only returned.
     type: path
+  current_certificate:
+    description:
+      - The certificate the host holds now (PEM). Kept, instead of a new one, when this CA issued it for O(csr) and it
+        stays valid beyond O(renew_before_days); this is what keeps a rerun from a fresh controller (no O(dest))
+        from re-issuing every certificate.
+    type: str
+  served_certificates:
+    description:
+      - Host names and the certificate (PEM, or empty when the host has none yet) each serves now.
+      - The module fails, naming them, when any of them was issued by a CA that is neither this CA nor one of
+        O(accepted_issuers). Self-signed certificates are accepted. When O(create) is about to make a new CA, every
+        CA-issued certificate not in O(accepted_issuers) is refused.
+    type: dict
+  accepted_issuers:
+    description:
+      - CA certificates (PEM) whose certificates O(served_certificates) may hold besides this CA's, such as the old
+        CA in phase 2 of a CA rotation.
+    type: list
+    elements: str
+    default: []
   validity_days:
     description: Validity of issued certificates, in days (1 to 36500; never beyond the CA's own expiry).
     type: int
@@ -65,12 +109,29 @@ options:
 '''
 
 EXAMPLES = r'''
+- name: Create the CA, once, in a per-user directory outside any checkout
+  wso2si.keystores.si_ca:
+    ca_dir: "~/.local/share/wso2si-keystores/rollout-ca"
+    create: true
+  delegate_to: localhost
+  run_once: true
+
 - name: Sign each host's CSR on the controller
   wso2si.keystores.si_ca:
-    ca_dir: "{{ playbook_dir }}/ca"
+    ca_dir: "~/.local/share/wso2si-keystores/rollout-ca"
     csr: "{{ csr_result.csr }}"
-    dest: "{{ playbook_dir }}/ca/issued/{{ inventory_hostname }}.pem"
+    dest: "~/.local/share/wso2si-keystores/rollout-ca/issued/{{ inventory_hostname }}.pem"
   delegate_to: localhost
+
+- name: Sign with a CA kept in Ansible Vault (or a controller credential), in memory only
+  wso2si.keystores.si_ca:
+    ca_certificate: "{{ vault_ca_certificate }}"
+    ca_private_key: "{{ vault_ca_private_key }}"
+    csr: "{{ csr_result.csr }}"
+    current_certificate: "{{ current_certificate_pem }}"
+  delegate_to: localhost
+  vars:
+    ansible_pipelining: true
 '''
 
 RETURN = r'''
@@ -86,6 +147,10 @@ ca_created:
   description: Whether the CA was created by this run.
   returned: always
   type: bool
+ca_dir_state:
+  description: Whether O(ca_dir) held a CA (V(present)) or not (V(absent), only with O(create) in check mode).
+  returned: when O(ca_dir) is given
+  type: str
 certificate:
   description: The issued certificate (PEM).
   returned: when O(csr) is given
@@ -108,7 +173,15 @@ from ansible_collections.wso2si.keystores.plugins.module_utils import certificat
 from ansible_collections.wso2si.keystores.plugins.module_utils.deps import check_dependencies
 from ansible_collections.wso2si.keystores.plugins.module_utils.errors import InvalidInputError, KeystoreError
 from ansible_collections.wso2si.keystores.plugins.module_utils.fileio import atomic_write, locked, read_file
-from ansible_collections.wso2si.keystores.plugins.module_utils.ownca import OwnCA, load_csr
+from ansible_collections.wso2si.keystores.plugins.module_utils.ownca import (
+    CERT_FILE, KEY_FILE, OwnCA, load_csr, state_dir_problem)
+
+
+def missing_ca(directory):
+    return ('no CA in %s (looked for %s and %s): give the CA as content (ca_certificate and ca_private_key; the role\'s '
+            'rollout_ca_certificate and rollout_ca_private_key), point ca_dir (rollout_ca_dir) at the directory that '
+            'holds it, or create a new CA explicitly with create=true (rollout_ca_create=true) on the first run'
+            % (directory, os.path.join(directory, KEY_FILE), os.path.join(directory, CERT_FILE)))
 
 
 def check_options(p):
@@ -127,38 +200,67 @@ def check_options(p):
 
 def ensure(module):
     p = module.params
-    ca = OwnCA(p['ca_dir'], p['ca_passphrase'])
     changed = created = False
-    if not ca.load():
-        ca.create(p['ca_subject'], p['ca_key_type'], p['ca_key_size'] or 3072, None, p['ca_validity_days'],
-                  write=not module.check_mode)
-        changed = created = True
+    if p['ca_certificate'] is not None:
+        ca = OwnCA.from_content(p['ca_certificate'], p['ca_private_key'], p['ca_passphrase'])
+    else:
+        ca = OwnCA(p['ca_dir'], p['ca_passphrase'])
+        if not ca.load():
+            if not p['create']:
+                raise InvalidInputError(missing_ca(p['ca_dir']))
+            if p['served_certificates']:
+                check_served(module, None)
+            ca.create(p['ca_subject'], p['ca_key_type'], p['ca_key_size'] or 3072, None, p['ca_validity_days'],
+                      write=not module.check_mode)
+            changed = created = True
+    if p['served_certificates'] and not created:
+        check_served(module, ca)
     result = dict(ca_certificate=certs.cert_to_pem(ca.cert), ca_fingerprint_sha256=certs.fingerprint(ca.cert),
                   ca_created=created)
+    if p['ca_dir'] is not None:
+        result['ca_dir_state'] = 'absent' if created and module.check_mode else 'present'
     if p['csr']:
-        if not p['dest']:
-            raise InvalidInputError('dest is required to sign a CSR')
         csr = load_csr(p['csr'])
         # a weak request is refused before an issued certificate for it is even looked at
         certs.check_key_strength(csr.public_key(), 'the certificate signing request', p['allow_weak_keys'],
                                  module.warn)
-        data = read_file(p['dest'], what='the issued certificate %s' % p['dest'])
-        issued = certs.load_certificates(data)[0] if data else None
-        if issued is None or not ca.issued_matches(issued, csr, p['renew_before_days']):
+        stored = read_file(p['dest'], what='the issued certificate %s' % p['dest']) if p['dest'] else None
+        issued = ca.keep_issued([stored, p['current_certificate']], csr, p['renew_before_days'])
+        if issued is None:
             issued = ca.sign(csr, p['validity_days'], allow_weak_keys=p['allow_weak_keys'])
             changed = True
+        pem = certs.cert_to_pem(issued)
+        if p['dest'] and (stored or b'').strip() != pem.encode('ascii').strip():
+            changed = True
             if not module.check_mode:
-                atomic_write(p['dest'], certs.cert_to_pem(issued).encode('ascii'), mode=0o644)
-        result.update(certificate=certs.cert_to_pem(issued), fingerprint_sha256=certs.fingerprint(issued),
+                atomic_write(p['dest'], pem.encode('ascii'), mode=0o644)
+        result.update(certificate=pem, fingerprint_sha256=certs.fingerprint(issued),
                       not_after=certs.iso(certs.not_after(issued)))
     result['changed'] = changed
     return result
 
 
+def check_served(module, ca):
+    p = module.params
+    holder = ca if ca is not None else OwnCA(None)
+    foreign = holder.foreign_leaves(p['served_certificates'], p['accepted_issuers'])
+    if foreign:
+        given = ('the CA given (%s)' % certs.fingerprint(ca.cert)) if ca is not None else 'the CA about to be created'
+        raise InvalidInputError(
+            '%s serve%s a certificate issued by %s, not by %s: nothing was changed. A new CA is a rotation: '
+            'follow docs/ca-rotation.md (its phase 2 lists the old CA in rollout_truststore_certificates), or give '
+            'the CA that issued them (rollout_ca_dir, or rollout_ca_certificate and rollout_ca_private_key)'
+            % (', '.join(h for h, i in foreign), '' if len(foreign) > 1 else 's',
+               '; '.join(sorted(set(i for h, i in foreign))), given))
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            ca_dir=dict(type='path', required=True),
+            ca_dir=dict(type='path'),
+            ca_certificate=dict(type='str'),
+            ca_private_key=dict(type='str', no_log=True),
+            create=dict(type='bool', default=False),
             ca_subject=dict(type='str', default='CN=WSO2 SI Rollout CA'),
             ca_key_type=dict(type='str', choices=['rsa', 'ec'], default='rsa'),
             ca_key_size=dict(type='int'),
@@ -166,29 +268,59 @@ def main():
             ca_passphrase=dict(type='str', no_log=True),
             csr=dict(type='str'),
             dest=dict(type='path'),
+            current_certificate=dict(type='str'),
+            served_certificates=dict(type='dict'),
+            accepted_issuers=dict(type='list', elements='str', default=[]),
             validity_days=dict(type='int', default=365),
             renew_before_days=dict(type='int', default=30),
             allow_weak_keys=dict(type='bool', default=False),
         ),
+        required_one_of=[('ca_dir', 'ca_certificate')],
+        mutually_exclusive=[('ca_dir', 'ca_certificate'), ('ca_dir', 'ca_private_key')],
+        required_together=[('ca_certificate', 'ca_private_key')],
         supports_check_mode=True,
     )
     check_dependencies(module)
     p = module.params
+    if p['create'] and p['ca_certificate'] is not None:
+        module.fail_json(msg='create makes a CA in ca_dir; a CA given as content (ca_certificate) exists already')
     try:
         check_options(p)  # before the CA directory is made
-        for directory in (p['ca_dir'], os.path.dirname(p['dest'] or '') or None):
-            if directory and not os.path.isdir(directory) and not module.check_mode:
-                os.makedirs(directory, 0o700, exist_ok=True)
-        if os.path.isdir(p['ca_dir']):
-            with locked(os.path.join(p['ca_dir'], 'ca.pem')):
-                result = ensure(module)
+        if p['ca_dir'] is None:
+            result = ensure_in_dest_dir(module)
         else:
-            result = ensure(module)
+            problem = state_dir_problem(p['ca_dir'], lambda argv: git(module, argv))
+            if problem:
+                raise InvalidInputError(problem)
+            for directory in (p['ca_dir'] if p['create'] else None, os.path.dirname(p['dest'] or '') or None):
+                if directory and not os.path.isdir(directory) and not module.check_mode:
+                    os.makedirs(directory, 0o700, exist_ok=True)
+            if os.path.isdir(p['ca_dir']):
+                with locked(os.path.join(p['ca_dir'], CERT_FILE)):
+                    result = ensure(module)
+            else:
+                result = ensure(module)
     except KeystoreError as exc:
         module.fail_json(msg=str(exc))
     except OSError as exc:
         module.fail_json(msg='cannot prepare the CA directory %s: %s' % (p['ca_dir'], exc.strerror))
     module.exit_json(**result)
+
+
+def ensure_in_dest_dir(module):
+    dest = module.params['dest']
+    directory = os.path.dirname(dest or '')
+    if directory and not os.path.isdir(directory) and not module.check_mode:
+        os.makedirs(directory, 0o700, exist_ok=True)
+    return ensure(module)
+
+
+def git(module, argv):
+    executable = module.get_bin_path('git')
+    if executable is None:
+        return None
+    rc, out, dummy = module.run_command([executable] + argv[1:])
+    return rc, out
 
 
 if __name__ == '__main__':

@@ -224,7 +224,7 @@ inventory=$tmp/inventory.yml
 
 export ANSIBLE_HOST_KEY_CHECKING=false ANSIBLE_NOCOLOR=1 ANSIBLE_RETRY_FILES_ENABLED=false
 playbook() {
-  ansible-playbook -i "$inventory" -e "@$fleet/vars.yml" -e rollout_serial=3 wso2si.keystores.rollout
+  ansible-playbook -i "$inventory" -e "@$fleet/vars.yml" -e rollout_serial=3 "$@" wso2si.keystores.rollout
 }
 
 phase "who runs the modules: $ops_user over SSH, become $si_user"
@@ -233,7 +233,7 @@ ANSIBLE_PIPELINING=false ansible -i "$inventory" wso2si -m ansible.builtin.comma
 
 touch "$tmp/marker"
 phase "rollout, pipelining off (temporary files handed over with setfacl)"
-ANSIBLE_PIPELINING=false playbook | tee "$tmp/run1.log"
+ANSIBLE_PIPELINING=false playbook -e rollout_ca_create=true | tee "$tmp/run1.log"
 grep -E '^si[0-9]+ +:' "$tmp/run1.log" | grep -q 'changed=[1-9]' || fail "the first run changed nothing"
 
 phase "rollout again, pipelining on: nothing changes"

@@ -3,15 +3,19 @@
 #
 #  1. ansible-galaxy collection build, from the copy `make collection` made;
 #  2. the tarball holds no junk (test output, caches, VCS, build state, dev
-#     tools) and only files this repository has, plus the ones a collection
-#     must have;
+#     tools, the rollout's CA material) and only files git tracks in this
+#     repository (tests/utils/package_contents.py), plus the ones a
+#     collection must have;
 #  3. ansible-galaxy collection install into a fresh path, and verify;
 #  4. ansible-doc renders a module and the role from the installed copy, and
 #     ansible-builder introspect finds the execution environment dependencies
 #     (meta/execution-environment.yml);
 #  5. the demo runs from the installed copy: fleet.py imports the collection's
 #     code from it, and the playbook is `wso2si.keystores.rollout`;
-#  6. the installed files still verify (the demo wrote nothing into them).
+#  6. ansible-builder create makes a build context of ee/execution-environment.yml
+#     with the tarball, and ansible-runner runs the rollout over the demo
+#     fleet as a controller job does (the CA given as content): nothing changes;
+#  7. the installed files still verify (the demo wrote nothing into them).
 #
 # Environment (set by the Makefile): COLL, BUILD, VENV_BIN, TOOLS_BIN.
 set -euo pipefail
@@ -45,43 +49,7 @@ tarball=$(echo "$work"/dist/wso2si-keystores-*.tar.gz)
 [ -f "$tarball" ] || { echo "package: no tarball in $work/dist" >&2; exit 1; }
 
 echo "== package: contents of $(basename "$tarball")"
-git -C "$repo" ls-files --cached --others --exclude-standard >"$work/repo-files.txt"
-python - "$tarball" "$work/repo-files.txt" <<'EOF'
-import re
-import sys
-import tarfile
-
-tarball, listing = sys.argv[1], sys.argv[2]
-with open(listing) as f:
-    repo_files = set(f.read().split('\n'))
-junk = re.compile(r'(^|/)(\.git|\.venv|\.build|\.ansible|\.pytest_cache|\.hypothesis|__pycache__|output|'
-                  r'bench/output|bench/results|\.ci)(/|$)|\.pyc$|\.log$|~$|\.tar\.gz$|\.orig$|\.rej$|'
-                  r'integration_config\.yml$|\.plugin-cache\.yaml$|^Makefile$|^requirements-(dev|tools)\.txt$|'
-                  r'^\.ansible-lint$|^\.gitignore$')
-required = ['MANIFEST.json', 'FILES.json', 'README.md', 'LICENSE', 'CHANGELOG.rst', 'CHANGELOG.md',
-            'changelogs/changelog.yaml', 'meta/runtime.yml', 'meta/execution-environment.yml',
-            'requirements.txt', 'bindep.txt', 'playbooks/rollout.yml', 'playbooks/rollback.yml',
-            'roles/rollout/meta/argument_specs.yml', 'demo/run.sh', 'demo/fleet.py']
-problems = []
-with tarfile.open(tarball) as tar:
-    members = tar.getmembers()
-names = [m.name[2:] if m.name.startswith('./') else m.name for m in members]
-for member, name in zip(members, names):
-    if junk.search(name):
-        problems.append('junk in the tarball: %s' % name)
-    elif member.isfile() and name not in ('MANIFEST.json', 'FILES.json') and name not in repo_files:
-        problems.append('not a file of the repository: %s' % name)
-    if member.issym() or member.islnk():
-        problems.append('link in the tarball: %s' % name)
-for name in required:
-    if name not in names:
-        problems.append('missing from the tarball: %s' % name)
-files = [m for m in members if m.isfile()]
-print('package: %d files, %d bytes unpacked' % (len(files), sum(m.size for m in files)))
-for problem in problems:
-    print('package: %s' % problem)
-sys.exit(1 if problems else 0)
-EOF
+python "$repo/tests/utils/package_contents.py" "$tarball" "$repo"
 
 echo "== package: install into a fresh path"
 # only the fresh path: the copy `make collection` made must not count as installed
@@ -109,6 +77,38 @@ grep -qF "fleet: collection code from $installed" "$work/demo.log" || {
   echo "package: the demo did not use the installed copy's code" >&2
   exit 1
 }
+
+echo "== package: execution environment build context (ansible-builder create on ee/execution-environment.yml)"
+mkdir -p "$work/ee"
+cp "$repo/ee/execution-environment.yml" "$work/ee/"
+cp "$tarball" "$work/ee/wso2si-keystores.tar.gz"
+"$TOOLS_BIN/ansible-builder" create -f "$work/ee/execution-environment.yml" -c "$work/ee/context" \
+  --output-filename Containerfile
+for f in Containerfile _build/requirements.yml _build/collections/wso2si-keystores.tar.gz; do
+  [ -f "$work/ee/context/$f" ] || { echo "package: ansible-builder made no $f" >&2; exit 1; }
+done
+
+echo "== package: the demo fleet's rollout as a controller job (ansible-runner, CA given as content)"
+# A private data dir as a controller makes one: the project, the inventory,
+# extra vars with the CA as a credential injects it (no rollout_ca_dir), the
+# collection from the installed tarball. The fleet is unchanged since the
+# demo: nothing may change.
+pdd=$work/runner
+mkdir -p "$pdd/project" "$pdd/inventory" "$pdd/env"
+printf -- '---\n- name: The rollout\n  ansible.builtin.import_playbook: wso2si.keystores.rollout\n' >"$pdd/project/rollout.yml"
+cp "$demo_dir/inventory.yml" "$pdd/inventory/hosts.yml"
+python "$repo/tests/utils/runner_extravars.py" "$demo_dir" "$pdd/env/extravars"
+printf 'ANSIBLE_COLLECTIONS_PATH: %s\nANSIBLE_NOCOLOR: "1"\n' "$installed_root" >"$pdd/env/envvars"
+python -m ansible_runner run "$pdd" -p rollout.yml --ident demo >/dev/null || {
+  tail -n 40 "$pdd/artifacts/demo/stdout" >&2
+  echo "package: the ansible-runner job failed" >&2
+  exit 1
+}
+tail -n 5 "$pdd/artifacts/demo/stdout"
+if grep -E '^si[0-9]+ +:' "$pdd/artifacts/demo/stdout" | grep -qv 'changed=0 '; then
+  echo "package: the controller job changed the unchanged demo fleet" >&2
+  exit 1
+fi
 
 echo "== package: the installed copy is unchanged"
 ansible-galaxy collection verify --offline -p "$installed_root" wso2si.keystores

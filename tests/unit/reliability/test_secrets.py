@@ -99,7 +99,7 @@ PLAYBOOK = '''
     - name: si_csr
       wso2si.keystores.si_csr: {path: "{{ w }}/ks.jks", password: "{{ ks_pw }}", alias: si, dest: "{{ w }}/si.csr"}
     - name: si_ca signs it
-      wso2si.keystores.si_ca: {ca_dir: "{{ w }}/ca", ca_passphrase: "{{ ca_pw }}", ca_key_type: ec,
+      wso2si.keystores.si_ca: {ca_dir: "{{ w }}/ca", create: true, ca_passphrase: "{{ ca_pw }}", ca_key_type: ec,
                                csr: "{{ lookup('file', w ~ '/si.csr') }}", dest: "{{ w }}/si.pem"}
       register: ca
     - name: si_cert_import
@@ -254,7 +254,7 @@ def test_private_files_are_never_readable_by_others_while_written(tmp_path, secr
         ('si_keystore', dict(path=ks, password=secrets['ks'], alias='si', key_type='ec')),
         # a change to an existing 0600 keystore, with a backup
         ('si_keystore', dict(path=ks, password=secrets['ks'], alias='second', key_type='ec', backup=True)),
-        ('si_ca', dict(ca_dir=os.path.join(work, 'ca'), ca_key_type='ec', ca_passphrase=secrets['ca'])),
+        ('si_ca', dict(ca_dir=os.path.join(work, 'ca'), create=True, ca_key_type='ec', ca_passphrase=secrets['ca'])),
         ('si_config', dict(si_home=home, passwords_as='secure_vault', backup=True,
                            keystore={'path': os.path.join(sec, 'si-tls.jks'), 'password': secrets['ks']},
                            truststore={'path': os.path.join(sec, 'si-trust.jks'), 'password': secrets['ts']},

@@ -25,7 +25,7 @@ run() {
 start=$(date +%s)
 run ownca ownca "$@" &
 first=$!
-run others external,failures "$@" &
+run others external,failures,controller "$@" &
 second=$!
 status=0
 wait "${first}" || status=1
