@@ -138,7 +138,7 @@ def test_new_file_takes_the_directory_owner(tmp_path, user, cas, module):
         vault = vault_store(tmp_path)
         args, name = secret_args(os.path.join(d, 'secrets.properties'), vault), 'secrets.properties'
     else:
-        args, name = dict(ca_dir=d, ca_key_type='ec', ca_passphrase='Ca.pass-4'), 'ca.key'
+        args, name = dict(ca_dir=d, ca_key_type='ec', ca_passphrase='Ca.pass-4', create=True), 'ca.key'
     h.assert_ok(h.run_module(module, args, tmp_path))
     assert owner_of(os.path.join(d, name)) == (uid, gid)
 

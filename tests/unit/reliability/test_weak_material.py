@@ -122,7 +122,7 @@ def test_si_csr_refuses_a_weak_key(tmp_path, mat):
 
 
 def test_si_ca_refuses_to_sign_a_weak_request(tmp_path, mat):
-    args = dict(ca_dir=str(tmp_path / 'ca'), csr=mat.weak_csr, dest=str(tmp_path / 'si.pem'), ca_key_type='ec')
+    args = dict(ca_dir=str(tmp_path / 'ca'), csr=mat.weak_csr, dest=str(tmp_path / 'si.pem'), ca_key_type='ec', create=True)
     r = h.run_module('si_ca', args, tmp_path)  # the CA itself is made first
     h.assert_clean_failure(r, r'the certificate signing request has a 1024-bit RSA key')
     assert not os.path.exists(str(tmp_path / 'si.pem'))
@@ -161,7 +161,7 @@ def ks_args(tmp_path, **extra):
 
 def ca_args(tmp_path, mat, **extra):
     csr = certs.csr_to_pem(certs.build_csr(mat.key, certs.parse_name('CN=si.example.com')))
-    args = dict(ca_dir=str(tmp_path / 'ca'), csr=csr, dest=str(tmp_path / 'si.pem'), ca_key_type='ec')
+    args = dict(ca_dir=str(tmp_path / 'ca'), csr=csr, dest=str(tmp_path / 'si.pem'), ca_key_type='ec', create=True)
     args.update(extra)
     return args
 
