@@ -137,10 +137,19 @@ options:
         (catching a typo such as C(wos2carbon) before a restart), the keystore must hold exactly one key entry
         whose key password is the store password, and the vault key must be an RSA key that its password unlocks.
         A store whose password is a C(${sec:}) reference this task cannot decrypt must at least exist.
+      - Every file SI opens at start (C(deployment.yaml), every store it names, the secure vault keystore, the
+        secrets file and C(master-keys.yaml)) must be readable by O(si_user), judged from owner, group, mode,
+        POSIX ACL and the search permission of every directory on the way (with C(os.access) when the task runs
+        as that user). A task run as root would otherwise not notice a store SI cannot read, and SI would not start.
       - The new C(deployment.yaml) is always parsed and checked to hold exactly the wanted values, whatever this
         option says. Any failure writes nothing.
     type: bool
     default: true
+  si_user:
+    description:
+      - The user SI runs as, by name or uid, for the read-access check of O(validate) and O(state=audit).
+      - Default is the owner of O(si_home).
+    type: str
   state:
     description:
       - V(present) rewires the configuration.
@@ -283,7 +292,8 @@ findings:
       C(default_password) (the password, or a store's real password, is C(wso2carbon)), C(shipped_key) (a store holds
       a shipped WSO2 key), C(trusts_shipped_certificate), C(missing_secret_alias) (a C(${sec:}) alias the secrets file
       lacks), C(implicit_default) (no Siddhi http override, so its shipped defaults apply), C(missing_store),
-      C(unverified_store) (no known password opens it), C(missing_location), C(missing_launcher), C(shadowing_key)."
+      C(unverified_store) (no known password opens it), C(missing_location), C(missing_launcher), C(shadowing_key),
+      C(unreadable_by_si) (a file SI opens at start that O(si_user) cannot read; its C(file) is that file)."
   returned: state=audit
   type: list
   elements: dict
@@ -320,6 +330,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.wso2si.keystores.plugins.module_utils import access
 from ansible_collections.wso2si.keystores.plugins.module_utils import secure_vault as sv
 from ansible_collections.wso2si.keystores.plugins.module_utils import si_configuration as sc
 from ansible_collections.wso2si.keystores.plugins.module_utils.errors import ConfigError, InvalidInputError, KeystoreError
@@ -574,6 +585,17 @@ def validate(module, paths, new_text, settings, vault, secrets_text, secrets_pat
             warn_if_untrusted(module, opener, settings)
     except KeystoreError as exc:
         raise ConfigError('validation failed: %s; nothing was changed' % str(exc).rstrip('.')) from exc
+    user = si_user_of(module.params, paths)
+    new_files = {}
+    if secrets_text is not None and secrets_path and not os.path.exists(secrets_path):
+        new_files[secrets_path] = access.new_file_owner(secrets_path, SECRETS_MODE)
+    for path, what, reason in access.startup_access_problems(doc, paths.si_home, paths.deployment, user, new_files):
+        raise ConfigError('validation failed: %s; nothing was changed' % access.problem_sentence(user, path, what, reason))
+
+
+def si_user_of(p, paths):
+    """The user SI runs as: si_user, or the owner of si_home."""
+    return access.lookup_user(p['si_user']) if p['si_user'] else access.owner_of(paths.si_home)
 
 
 def warn_if_untrusted(module, opener, settings):
@@ -595,6 +617,10 @@ def audit(module, paths):
         'vault_key': (p['secure_vault'] or {}).get('key_password'),
     }
     findings, facts = sc.audit(paths.si_home, paths.deployment, paths.launcher, passwords)
+    user = si_user_of(p, paths)
+    doc = sc.DeploymentConfig.parse(read_file(paths.deployment, what=paths.deployment), paths.deployment)
+    for path, what, reason in access.startup_access_problems(doc, paths.si_home, paths.deployment, user):
+        findings.append(sc.Finding('unreadable_by_si', path, what, access.problem_sentence(user, path, what, reason)))
     return dict(changed=False, findings=findings, secure=not findings, profile=facts['profile'],
                 secrets_file=facts['secrets_file'])
 
@@ -620,6 +646,7 @@ def main():
         siddhi_http_extensions=dict(type='bool', default=False),
         passwords_as=dict(type='str', choices=['plain', 'secure_vault'], default='plain'),
         validate=dict(type='bool', default=True),
+        si_user=dict(type='str'),
         backup=dict(type='bool', default=False),
         state=dict(type='str', choices=['present', 'audit'], default='present'),
     )
