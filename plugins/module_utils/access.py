@@ -3,7 +3,7 @@
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 """Can SI's user read every file SI opens at start?
 
-A store SI cannot read stops SI at start (docs/secure-vault.md), and a task run
+A store SI cannot read stops SI at start (docs/si-reads.md), and a task run
 with become-root sees no problem with a root-owned 0600 file. ``unreadable(path,
 user)`` answers for a given user: with ``os.access`` when this process runs as
 that user, otherwise from the owner, group, mode and POSIX access ACL of the file

@@ -4,7 +4,7 @@
 """What SnakeYAML 2.2, the YAML parser SI ships, makes of an unquoted scalar.
 
 SI reads deployment.yaml with SnakeYAML, and pastes decrypted ``${sec:}`` values
-into the YAML text unquoted before parsing (docs/secure-vault.md). Which plain
+into the YAML text unquoted before parsing (docs/si-reads.md). Which plain
 scalars become numbers, booleans, nulls or dates is decided by SnakeYAML's
 ``resolver.Resolver``, whose rules differ from PyYAML's: ``1e3``, ``12e5``,
 ``12345e6``, ``._5`` and ``+.5`` are floats to SnakeYAML and strings to PyYAML.
