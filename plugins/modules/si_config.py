@@ -126,8 +126,9 @@ options:
         the launcher and in the process list (C(/proc/PID/cmdline)). C(ssl.configs), written with C(${sec:}), makes
         SI set C(javax.net.ssl.*) with the real passwords at start (so V(secure_vault) forces O(ssl_configs)), and
         the JDK reads a JKS truststore's certificates without a password."
-      - "Passwords must then survive SI's unquoted paste into the YAML text (C(0123) would become 83, C(yes) true,
-        C(#) a comment): use C([A-Za-z0-9._-]) starting with a letter."
+      - "Passwords must then survive SI's unquoted paste into the YAML text, judged by the rules of SI's YAML
+        parser, SnakeYAML 2.2 (C(0123) would become 83, C(yes) true, C(12345e6) 1.2345E10, C(#) a comment): use
+        C([A-Za-z0-9._-]) starting with a letter."
     type: str
     choices: [plain, secure_vault]
     default: plain
