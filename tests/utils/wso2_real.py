@@ -161,7 +161,7 @@ def run_javac(cmd, what):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('action', choices=['classpath'])
     parser.add_argument('target', choices=sorted(TARGETS))
     parser.add_argument('--shared')

@@ -114,10 +114,10 @@ def candidates():
     rnd = random.Random(20261201)
     numeric = '0123456789._-+eE:xXbBoO'
     wide = numeric + 'aAfFiInNyYtTsSlLZz ~<=#\'"!&*[]{},%@`|>?\t\\/$'
-    for _ in range(20000):
-        add(''.join(rnd.choice(numeric) for _ in range(rnd.randint(5, 14))))
-    for _ in range(20000):
-        add(''.join(rnd.choice(wide) for _ in range(rnd.randint(1, 12))))
+    for dummy in range(20000):
+        add(''.join(rnd.choice(numeric) for dummy in range(rnd.randint(5, 14))))
+    for dummy in range(20000):
+        add(''.join(rnd.choice(wide) for dummy in range(rnd.randint(1, 12))))
     return out
 
 
