@@ -36,6 +36,8 @@ SYNC_EXCLUDES := .venv .build .git tests/output __pycache__ '*.pyc' bench/output
                  rollout-ca 'rollout-ca-*' rollout-csr rollout-signed
 # Real SI files, read by tests when present (never copied into the project).
 FIXTURES    := $(abspath ../shared/fixtures/si)
+# WSO2's sources, built at test time to run SI's own start-up code (tests/utils/wso2_real.py).
+SHARED      := $(abspath ../shared)
 INTEGRATION_CONFIG := $(COLL)/tests/integration/integration_config.yml
 # Developer and CI tools (ansible-lint, antsibull-changelog, ansible-builder) in
 # a venv of their own, so their pins never shift requirements-dev.txt's.
@@ -97,6 +99,7 @@ collection:
 	   echo "wso2si_test_repo_root: '$(CURDIR)'"; \
 	   echo "wso2si_test_collection_root: '$(COLL)'"; \
 	   echo "wso2si_test_fixtures_dir: '$(if $(wildcard $(FIXTURES)/server),$(FIXTURES),)'"; \
+	   echo "wso2si_test_shared_dir: '$(if $(wildcard $(SHARED)/wso2-src),$(SHARED),)'"; \
 	 } > $(INTEGRATION_CONFIG)
 
 # ---------------------------------------------------------------- tests

@@ -30,6 +30,7 @@ from ansible_collections.wso2si.keystores.plugins.module_utils.errors import (
 from ansible_collections.wso2si.keystores.plugins.module_utils.fileio import locked, read_file
 from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import Keystore
 from ansible_collections.wso2si.keystores.plugins.module_utils.secure_vault import MASK
+from ansible_collections.wso2si.keystores.plugins.module_utils import snakeyaml
 
 YAML_IMPORT_ERROR = None
 try:
@@ -251,12 +252,22 @@ def resolve_config_path(value, si_home, runtime='server'):
 # ---------------------------------------------------------------- YAML scalars
 
 def yaml_reads_as(fragment, expected):
-    """True when ``key: <fragment>`` parses to the string ``expected``."""
+    """True when ``key: <fragment>`` parses to the string ``expected``, judged the way SI's
+    SnakeYAML 2.2 types it: a plain scalar is a string only when SnakeYAML's resolver says so
+    (``1e3`` and ``._5`` are floats there, strings to PyYAML), and an explicit tag is refused."""
     try:
-        data = yaml.load('k: %s\n' % fragment, Loader=SAFE_LOADER)
+        events = list(yaml.parse('k: %s\n' % fragment, Loader=SAFE_LOADER))
     except yaml.YAMLError:
         return False
-    return isinstance(data, dict) and list(data) == ['k'] and isinstance(data['k'], str) and data['k'] == expected
+    kinds = [type(e).__name__ for e in events]
+    if kinds != ['StreamStartEvent', 'DocumentStartEvent', 'MappingStartEvent', 'ScalarEvent', 'ScalarEvent',
+                 'MappingEndEvent', 'DocumentEndEvent', 'StreamEndEvent']:
+        return False
+    value = events[4]
+    if value.tag is not None or value.anchor is not None or value.value != expected:
+        return False
+    # implicit[0]: a plain scalar, typed by the resolver (libyaml reports its style as '', PyYAML as None)
+    return not value.implicit[0] or snakeyaml.plain_is_string(value.value)
 
 
 def render_scalar(value, style, what):
@@ -288,7 +299,9 @@ def pasted_value_survives(value, style):
 
 
 def is_string_scalar(node):
-    return isinstance(node, ScalarNode) and node.tag == STR_TAG
+    """A string to SI: a plain scalar counts only when SnakeYAML's resolver also reads it as one."""
+    return (isinstance(node, ScalarNode) and node.tag == STR_TAG
+            and (node.style not in (None, '') or snakeyaml.plain_is_string(node.value)))
 
 
 # ---------------------------------------------------------------- the document

@@ -143,9 +143,10 @@ options:
         the launcher and in the process list (C(/proc/PID/cmdline)). C(ssl.configs), written with C(${sec:}), makes
         SI set C(javax.net.ssl.*) with the real passwords at start (so V(secure_vault) forces O(ssl_configs)), and
         the JDK reads a JKS truststore's certificates without a password."
-      - "Passwords must then survive SI's unquoted paste into the YAML text (C(0123) would become 83, C(yes) true,
-        C(#) a comment): use C([A-Za-z0-9._-]) starting with a letter. Non-ASCII passwords are refused: SI would read
-        them back from the vault with a NUL appended per extra UTF-8 byte."
+      - "Passwords must then survive SI's unquoted paste into the YAML text, judged by the rules of SI's YAML
+        parser, SnakeYAML 2.2 (C(0123) would become 83, C(yes) true, C(12345e6) 1.2345E10, C(#) a comment): use
+        C([A-Za-z0-9._-]) starting with a letter. Non-ASCII passwords are refused: SI would read them back from the
+        vault with a NUL appended per extra UTF-8 byte."
     type: str
     choices: [plain, secure_vault]
     default: plain
@@ -157,10 +158,19 @@ options:
         O(allow_expired)) and a key of at least RSA 2048 or EC 256 bits (see O(allow_weak_keys)), and the vault key
         must be an RSA key that its password unlocks.
         A store whose password is a C(${sec:}) reference this task cannot decrypt must at least exist.
+      - Every file SI opens at start (C(deployment.yaml), every store it names, the secure vault keystore, the
+        secrets file and C(master-keys.yaml)) must be readable by O(si_user), judged from owner, group, mode,
+        POSIX ACL and the search permission of every directory on the way (with C(os.access) when the task runs
+        as that user). A task run as root would otherwise not notice a store SI cannot read, and SI would not start.
       - The new C(deployment.yaml) is always parsed and checked to hold exactly the wanted values, whatever this
         option says. Any failure writes nothing.
     type: bool
     default: true
+  si_user:
+    description:
+      - The user SI runs as, by name or uid, for the read-access check of O(validate) and O(state=audit).
+      - Default is the owner of O(si_home).
+    type: str
   state:
     description:
       - V(present) rewires the configuration.
@@ -307,6 +317,7 @@ findings:
       C(undecryptable_secret) (a C(${sec:}) alias whose entry the configured vault key does not decrypt, for example
       one encrypted with a previous key: SI reads it as an empty string), C(unverified_secret) (no known password
       unlocks the vault key, so the entry was not checked)."
+      C(unreadable_by_si) (a file SI opens at start that O(si_user) cannot read; its C(file) is that file)."
   returned: state=audit
   type: list
   elements: dict
@@ -344,6 +355,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.wso2si.keystores.plugins.module_utils import certificates as certs
+from ansible_collections.wso2si.keystores.plugins.module_utils import access
 from ansible_collections.wso2si.keystores.plugins.module_utils import secure_vault as sv
 from ansible_collections.wso2si.keystores.plugins.module_utils import si_configuration as sc
 from ansible_collections.wso2si.keystores.plugins.module_utils.errors import ConfigError, InvalidInputError, KeystoreError
@@ -660,6 +672,17 @@ def validate(module, paths, new_text, settings, vault, secrets_text, secrets_pat
             warn_if_untrusted(module, opener, settings)
     except KeystoreError as exc:
         raise ConfigError('validation failed: %s; nothing was changed' % str(exc).rstrip('.')) from exc
+    user = si_user_of(module.params, paths)
+    new_files = {}
+    if secrets_text is not None and secrets_path and not os.path.exists(secrets_path):
+        new_files[secrets_path] = access.new_file_owner(secrets_path, SECRETS_MODE)
+    for path, what, reason in access.startup_access_problems(doc, paths.si_home, paths.deployment, user, new_files):
+        raise ConfigError('validation failed: %s; nothing was changed' % access.problem_sentence(user, path, what, reason))
+
+
+def si_user_of(p, paths):
+    """The user SI runs as: si_user, or the owner of si_home."""
+    return access.lookup_user(p['si_user']) if p['si_user'] else access.owner_of(paths.si_home)
 
 
 def warn_if_untrusted(module, opener, settings):
@@ -681,6 +704,10 @@ def audit(module, paths):
         'vault_key': (p['secure_vault'] or {}).get('key_password'),
     }
     findings, facts = sc.audit(paths.si_home, paths.deployment, paths.launcher, passwords)
+    user = si_user_of(p, paths)
+    doc = sc.DeploymentConfig.parse(read_file(paths.deployment, what=paths.deployment), paths.deployment)
+    for path, what, reason in access.startup_access_problems(doc, paths.si_home, paths.deployment, user):
+        findings.append(sc.Finding('unreadable_by_si', path, what, access.problem_sentence(user, path, what, reason)))
     return dict(changed=False, findings=findings, secure=not findings, profile=facts['profile'],
                 secrets_file=facts['secrets_file'])
 
@@ -708,6 +735,7 @@ def main():
         validate=dict(type='bool', default=True),
         allow_expired=dict(type='bool', default=False),
         allow_weak_keys=dict(type='bool', default=False),
+        si_user=dict(type='str'),
         backup=dict(type='bool', default=False),
         state=dict(type='str', choices=['present', 'audit'], default='present'),
     )

@@ -21,7 +21,8 @@ description:
   - "Refuses, naming the alias but never the value: an empty value, a value with a space (SI splits the entry on
     a space), a value longer than the vault key can encrypt (keysize/8 - 11 bytes, 245 for RSA 2048; SI would
     silently read it as empty), and a value that would not read back as itself once SI pastes it unquoted into
-    deployment.yaml (C(0123) becomes 83, C(yes) becomes true, C(#) starts a comment, C(${) starts a placeholder).
+    deployment.yaml, judged by the rules of SI's YAML parser, SnakeYAML 2.2 (C(0123) becomes 83, C(yes) becomes
+    true, C(1e3) becomes 1000.0, C(._5) becomes 0.5, C(#) starts a comment, C(${) starts a placeholder).
     Use C([A-Za-z0-9._-]), starting with a letter."
   - "Also refused: a non-ASCII value or one with a control character (NUL among them). SI decodes a decrypted secret
     byte by byte, so every extra UTF-8 byte comes back as an appended NUL; a NUL pasted into deployment.yaml makes
