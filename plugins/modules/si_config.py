@@ -316,7 +316,7 @@ findings:
       C(unverified_store) (no known password opens it), C(missing_location), C(missing_launcher), C(shadowing_key),
       C(undecryptable_secret) (a C(${sec:}) alias whose entry the configured vault key does not decrypt, for example
       one encrypted with a previous key: SI reads it as an empty string), C(unverified_secret) (no known password
-      unlocks the vault key, so the entry was not checked)."
+      unlocks the vault key, so the entry was not checked),
       C(unreadable_by_si) (a file SI opens at start that O(si_user) cannot read; its C(file) is that file)."
   returned: state=audit
   type: list
