@@ -10,12 +10,13 @@ playbooks/rollout.yml and playbooks/rollback.yml over them at -vvv --diff, each
 run with ANSIBLE_LOG_PATH and a JSON callback that keeps every result whole
 (files/callback/json_events.py):
 
-  fleet a  own CA with a CA passphrase, secure vault off: --check, then a run
-           where si2 fails its TLS verification (a closed port) and si3 fails
-           on a keystore that has another password; rollback of si1
+  fleet a  own CA with a CA passphrase, secure vault off: a run where si2 fails
+           its TLS verification (a closed port) and si3 fails on a keystore that
+           has another password; rollback of si1
   fleet b  self-signed, secure vault on with a vault password of its own, SI
            restarted by hand (rollout_restart false: no restart, no verification,
-           a warning); rollback
+           a warning), SI home owned by nobody (when run as root; the new stores
+           must go to nobody too): --check, then a run; rollback
   fleet c  external CA: a run that collects the CSR, then, through ansible-runner
            (the engine of AWX and Automation Platform) at verbosity 3 with --diff,
            the run that imports the signed certificate and verifies it
@@ -52,6 +53,7 @@ import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PY = sys.executable
+SI_UID = SI_GID = 65534  # fleet b's SI home belongs to this user (nobody) when the test runs as root
 
 
 def log(msg):
@@ -266,12 +268,11 @@ class ExternalCA(object):
 # ---------------------------------------------------------------- the scenarios
 
 def fleet_a(fleet):
-    """Own CA with a passphrase, vault off; check mode; si2 fails verification, si3 a wrong password; rollback."""
+    """Own CA with a passphrase, vault off; si2 fails verification, si3 on a wrong password; rollback."""
     fleet.extra.update(rollout_ca_passphrase=password('Cp'))
     fleet.set_host_vars('si2', rollout_verify_ports=[closed_port()], rollout_verify_timeout=3)
     keystore_with_other_password(fleet.env, os.path.join(fleet.dir, 'si3', 'resources', 'security', 'si-keystore.jks'),
                                  fleet.other.setdefault('other_keystore_password', password('Ot')), 'si3')
-    fleet.play('check', args=['--check'], failed=['si3'])
     out = fleet.play('run', failed=['si2', 'si3'])
     assert 'wrong password for the keystore' in out, 'fleet a: si3 did not fail on its keystore password'
     assert '--- before' in out, 'fleet a: the run showed no diff'
@@ -279,20 +280,32 @@ def fleet_a(fleet):
 
 
 def fleet_b(fleet):
-    """Self-signed, secure vault on (a vault password of its own), SI restarted by hand; rollback.
+    """Self-signed, secure vault on (a vault password of its own), SI restarted by hand; check mode; rollback.
 
     The demo stand-in reads plain passwords only: no stand-in runs, and the role neither restarts SI nor
     verifies it (rollout_restart false, which it warns about)."""
     fleet.extra.update(rollout_vault_keystore_password=password('Vp'))
+    # SI home belongs to the SI user (here nobody), the role runs as root: the stores it makes go to that user
+    home = os.path.join(fleet.dir, 'si1')
+    as_root = os.geteuid() == 0
+    for d, dirs, names in os.walk(home) if as_root else []:
+        for name in [d] + [os.path.join(d, n) for n in dirs + names]:
+            os.lchown(name, SI_UID, SI_GID)
     args = ['-e', 'rollout_ca_mode=selfsigned', '-e', 'rollout_secure_vault=true',
             '-e', 'rollout_restart_command=', '-e', 'rollout_restart=false']
+    fleet.play('check', args=args + ['--check'])
     out = fleet.play('run', args=args)
     with open(os.path.join(fleet.dir, 'si1', 'conf', 'server', 'deployment.yaml')) as f:
         assert '${sec:' in f.read(), 'fleet b: the passwords did not go into the secure vault'
     assert '--- before' in out, 'fleet b: the run showed no diff'
     assert 'rollout_restart is false: the role does not restart SI' in out, 'fleet b: no warning without restart'
-    assert 'Each listener serves the new certificate' not in out, 'fleet b: verified without a restart'
+    assert re.search(r'Each listener serves the new certificate[^\n]*\n[^\n]*\nskipping: \[si1\]', out), \
+        'fleet b: verified without a restart'
     assert re.search(r'(?m)^si1 +: ok=[0-9]+ +changed=[1-9]', out), 'fleet b: the run changed nothing'
+    for store in ('si-keystore.jks', 'si-truststore.jks', 'si-securevault.jks') if as_root else []:
+        st = os.stat(os.path.join(home, 'resources', 'security', store))
+        assert (st.st_uid, st.st_gid) == (SI_UID, SI_GID), 'fleet b: %s belongs to %d:%d, not to the owner of SI home' % (
+            store, st.st_uid, st.st_gid)
     fleet.play('rollback', playbook='rollback', args=['-e', 'rollout_restart_command=true'])
 
 
