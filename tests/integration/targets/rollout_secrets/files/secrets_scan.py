@@ -202,8 +202,9 @@ class Fleet(object):
         log('%s %s: %s (%.0f s)' % (self.name, label, problem or 'as expected', time.time() - start))
         self.runs.append(run_dir)
         if problem:
-            raise AssertionError('%s %s: %s\n%s\n%s' % (self.name, label, problem, '\n'.join(out.splitlines()[-80:]),
-                                                         proc.stderr.decode('utf-8', 'replace')[-3000:]))
+            tail = '\n'.join(out.splitlines()[-80:])
+            raise AssertionError('%s %s: %s\n%s\n%s' % (self.name, label, problem, tail,
+                                                        proc.stderr.decode('utf-8', 'replace')[-3000:]))
         return out
 
     def stop(self):
