@@ -105,8 +105,9 @@ requirements:
   - pyjks >= 20.0.0 on the managed host
   - PyYAML >= 5.1 on the managed host (reading deployment.yaml and master-keys.yaml, and the paste check of values)
 notes:
-  - The secrets file and the master keys file are written atomically with mode C(0600) (an existing file is set to
-    C(0600)); a new file is owned like its directory.
+  - The secrets file and the master keys file are written atomically and are never readable by others: a new file
+    is C(0600) and owned like its directory; an existing file keeps its owner and the group's read access it had on
+    purpose (C(0640)); one that SI's user could read only as others is refused (see C(docs/files.md)).
   - The task holds an exclusive lock on their directories, the same lock M(wso2si.keystores.si_config) takes, so
     the two modules never lose each other's changes on one SI home.
   - A vault that still holds the shipped WSO2 key protects nothing; the module warns about it.
