@@ -55,21 +55,23 @@ def _hex_pairs(digest):
     return ':'.join(text[i:i + 2] for i in range(0, len(text), 2))
 
 
-def _der_tlv(data, at):
-    """(start of content, end of the element) of the DER element at ``at``."""
-    if at + 2 > len(data):
+def der_element(data, pos):
+    """(tag, start of content, end of the element) of the DER element at ``pos``.
+    Raises ValueError when it is truncated or its length is malformed."""
+    if pos + 2 > len(data):
         raise ValueError('truncated')
-    length = data[at + 1]
-    at += 2
+    tag = data[pos]
+    length = data[pos + 1]
+    pos += 2
     if length & 0x80:
         count = length & 0x7f
-        if count == 0 or count > 4 or at + count > len(data):
+        if count == 0 or count > 4 or pos + count > len(data):
             raise ValueError('bad length')
-        length = int.from_bytes(data[at:at + count], 'big')
-        at += count
-    if at + length > len(data):
+        length = int.from_bytes(data[pos:pos + count], 'big')
+        pos += count
+    if pos + length > len(data):
         raise ValueError('truncated')
-    return at, at + length
+    return tag, pos, pos + length
 
 
 def spki_of_certificate_der(der):
@@ -78,14 +80,14 @@ def spki_of_certificate_der(der):
     like a certificate."""
     try:
         der = bytes(der)
-        tbs, dummy = _der_tlv(der, 0)
-        at, tbs_end = _der_tlv(der, tbs)
+        tbs = der_element(der, 0)[1]
+        at, tbs_end = der_element(der, tbs)[1:]
         if der[at] == 0xa0:  # [0] version
-            at = _der_tlv(der, at)[1]
+            at = der_element(der, at)[2]
         for dummy in range(5):  # serialNumber, signature, issuer, validity, subject
-            at = _der_tlv(der, at)[1]
+            at = der_element(der, at)[2]
         start = at
-        end = _der_tlv(der, at)[1]
+        end = der_element(der, at)[2]
         if end > tbs_end or der[start] != 0x30:
             return None
         return der[start:end]

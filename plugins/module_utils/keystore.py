@@ -26,6 +26,7 @@ import time
 from ansible_collections.wso2si.keystores.plugins.module_utils.deps import pyjks, serialization
 from ansible_collections.wso2si.keystores.plugins.module_utils import certificates as certs
 from ansible_collections.wso2si.keystores.plugins.module_utils import pkcs12_container as p12
+from ansible_collections.wso2si.keystores.plugins.module_utils.defaults import der_element as _der
 from ansible_collections.wso2si.keystores.plugins.module_utils.errors import (
     CorruptKeystoreError, InvalidInputError, UnsupportedContentError, WrongKeyPasswordError, WrongPasswordError,
 )
@@ -849,24 +850,6 @@ def _now_ms():
 OID_DATA = b'\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x01'
 KEY_BAG_OIDS = (b'\x06\x0b\x2a\x86\x48\x86\xf7\x0d\x01\x0c\x0a\x01\x01',   # keyBag
                 b'\x06\x0b\x2a\x86\x48\x86\xf7\x0d\x01\x0c\x0a\x01\x02')   # pkcs8ShroudedKeyBag
-
-
-def _der(data, pos):
-    """Read one DER TLV at ``pos``: (tag, value_start, value_end). Raises ValueError."""
-    if pos + 2 > len(data):
-        raise ValueError('short')
-    tag = data[pos]
-    length = data[pos + 1]
-    pos += 2
-    if length & 0x80:
-        n = length & 0x7f
-        if n == 0 or n > 4 or pos + n > len(data):
-            raise ValueError('length')
-        length = int.from_bytes(data[pos:pos + n], 'big')
-        pos += n
-    if pos + length > len(data):
-        raise ValueError('truncated')
-    return tag, pos, pos + length
 
 
 def _children(data, start, end):
