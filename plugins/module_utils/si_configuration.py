@@ -169,13 +169,10 @@ STORE_OF_ROLE = {'keystore_path': 'keystore', 'keystore_password': 'keystore',
                  'truststore_path': 'truststore', 'truststore_password': 'truststore',
                  'vault_path': 'vault', 'vault_alias': 'vault'}
 
-# carbon.sh: the four lines, in the order SI ships them.
+# carbon.sh: the four options, in the order SI ships them.
 LAUNCHER_LABEL = 'carbon.sh -Djavax.net.ssl.*'
 LAUNCHER_PROPS = [('keyStore', 'keystore_path'), ('keyStorePassword', 'keystore_password'),
                   ('trustStore', 'truststore_path'), ('trustStorePassword', 'truststore_password')]
-LAUNCHER_LINE = re.compile(
-    r'^(?P<head>[ \t]*-Djavax\.net\.ssl\.(?P<prop>keyStore|keyStorePassword|trustStore|trustStorePassword)=)'
-    r'(?P<value>.*?)(?P<tail>[ \t]+\\|\\)?[ \t]*$')
 
 
 # ---------------------------------------------------------------- values
@@ -1622,30 +1619,34 @@ def sweep_deployment(doc, profile):
     return findings
 
 
-LAUNCHER_PROPERTY = re.compile(r'-D(?P<prop>[A-Za-z0-9_.-]+)=(?P<value>"[^"]*"|\'[^\']*\'|[^\s]*)')
+LAUNCHER_PROPERTY = re.compile(r'-D(?P<prop>[A-Za-z0-9_.-]+)=(?P<value>.*)$', re.S)
 
 
 def sweep_launcher(raw, what):
-    """Findings for every line of the launcher, besides the four -Djavax.net.ssl.* lines the audit
-    judged, that names a shipped store file or passes the shipped password."""
+    """Findings for every word of the launcher, as the shell joins and unquotes it, besides the
+    four -Djavax.net.ssl.* options the audit judged, that names a shipped store file or passes the
+    shipped password; each is reported with the line its word starts on."""
     if isinstance(raw, bytes):
         raw = raw.decode('utf-8', 'replace')
+    try:
+        launcher = LauncherLines(raw, what)
+    except ConfigError:
+        return []  # the audit of the four options has said so already
+    audited = set(id(h.word) for hits in launcher.found.values() for h in hits)
     findings = []
-    for n, line in enumerate(raw.splitlines(), 1):
-        text = line.strip()
-        if not text or text.startswith('#') or LAUNCHER_LINE.match(line):
+    for word in launcher.words:
+        if id(word) in audited:
             continue
-        label = '%s line %d' % (os.path.basename(what), n)
-        props = [(m.group('prop'), _sh_unquote(m.group('value'))) for m in LAUNCHER_PROPERTY.finditer(line)]
-        match = SHIPPED_STORE_NAME.search(line)
+        value = _sh_value(word.pieces)
+        label = '%s line %d' % (os.path.basename(what), raw.count('\n', 0, word.start) + 1)
+        prop = LAUNCHER_PROPERTY.match(value)
+        match = SHIPPED_STORE_NAME.search(value)
         if match:
-            key = next((p for p, v in props if SHIPPED_STORE_NAME.search(v)), None)
             findings.append(Finding('default_store_file', what, label, 'names the shipped %s' % match.group(1),
-                                    key=key))
-        for prop, value in props:
-            if value == DEFAULT_PASSWORD and not NOT_A_PASSWORD_KEY.search(prop):
-                findings.append(Finding('default_password', what, label,
-                                        'passes the shipped password "%s"' % DEFAULT_PASSWORD, key=prop))
+                                    key=prop.group('prop') if prop else None))
+        if prop and prop.group('value') == DEFAULT_PASSWORD and not NOT_A_PASSWORD_KEY.search(prop.group('prop')):
+            findings.append(Finding('default_password', what, label,
+                                    'passes the shipped password "%s"' % DEFAULT_PASSWORD, key=prop.group('prop')))
     return findings
 
 

@@ -292,6 +292,13 @@ def fleet_b(fleet):
     for d, dirs, names in os.walk(home) if as_root else []:
         for name in [d] + [os.path.join(d, n) for n in dirs + names]:
             os.lchown(name, SI_UID, SI_GID)
+    # ... and can reach it, as on a real host (si_config checks that SI's user can read its files)
+    parent = os.path.dirname(os.path.abspath(home))
+    while as_root and parent != os.path.dirname(parent):
+        mode = os.stat(parent).st_mode
+        if not mode & 0o001:
+            os.chmod(parent, (mode & 0o7777) | 0o001)
+        parent = os.path.dirname(parent)
     args = ['-e', 'rollout_ca_mode=selfsigned', '-e', 'rollout_secure_vault=true',
             '-e', 'rollout_restart_command=', '-e', 'rollout_restart=false']
     fleet.play('check', args=args + ['--check'])
