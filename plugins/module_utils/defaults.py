@@ -3,7 +3,7 @@
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 """What every SI download ships: certificates whose private keys are public.
 
-One place for these facts (SI-FACTS section 4), so that si_keystore_info and
+One place for these facts (docs/si-reference.md section 4), so that si_keystore_info and
 the configuration audit judge a host the same way.
 """
 

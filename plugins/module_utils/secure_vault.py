@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) wso2si.keystores contributors
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
-"""SI's secure vault (carbon-secvault 5.0.20, SI-FACTS section 3) in pure Python.
+"""SI's secure vault (carbon-secvault 5.0.20, docs/si-reference.md section 3) in pure Python.
 
 - ``VaultKey``: the key entry under ``privateKeyAlias`` in the vault keystore.
   ``encrypt()`` is RSA PKCS#1 v1.5 with the certificate's public key, base64 encoded,
@@ -46,7 +46,7 @@ def check_alias(alias):
 
 
 def max_secret_bytes(key_size):
-    """RSA PKCS#1 v1.5 carries at most keysize/8 - 11 bytes (SI-FACTS section 3)."""
+    """RSA PKCS#1 v1.5 carries at most keysize/8 - 11 bytes (docs/si-reference.md section 3)."""
     return key_size // 8 - 11
 
 

@@ -5,7 +5,7 @@
 
 deployment.yaml is edited line by line, guided by PyYAML's node tree (``compose``
 gives every scalar's exact character span): only the value spans of the
-locations in SI-FACTS section 1 are replaced, so comments, blank lines, key order,
+locations in docs/si-reference.md section 1 are replaced, so comments, blank lines, key order,
 quoting and ``key : value`` spacing elsewhere stay byte for byte. Optional blocks
 (``ssl.configs``, the Siddhi ``http`` source/sink overrides) are added as new
 lines when missing. The launcher (carbon.sh) is edited on its four
@@ -81,7 +81,7 @@ def locked_all(paths):
         yield
 
 
-# ---------------------------------------------------------------- the locations (SI-FACTS section 1)
+# ---------------------------------------------------------------- the locations (docs/si-reference.md section 1)
 
 class Location(object):
     """One place in deployment.yaml: a path of steps to a mapping, and the keys
@@ -139,7 +139,7 @@ LOCATIONS = [
              [('masterKeyReaderFile', 'master_keys_file')]),
 ]
 
-# Blocks a rollout may add (SI-FACTS section 1): written with ${sys:carbon.home}, which
+# Blocks a rollout may add (docs/si-reference.md section 1): written with ${sys:carbon.home}, which
 # SI's configuration provider resolves for any key.
 SSL_CONFIGS = Location(
     'ssl_configs', 'ssl.configs', [_key('ssl.configs')],
@@ -284,7 +284,7 @@ def render_scalar(value, style, what):
 
 
 def pasted_value_survives(value, style):
-    """SI pastes a ${sec:} value into the YAML text before parsing (SI-FACTS section 3):
+    """SI pastes a ${sec:} value into the YAML text before parsing (docs/si-reference.md section 3):
     True when the value still reads back as itself in a scalar of ``style``."""
     if style == "'":
         fragment = "'%s'" % value
@@ -1376,7 +1376,7 @@ def https_ports(doc):
 
 
 def check_tls_keystore(store, password, what):
-    """SI-FACTS section 2: exactly one key entry, whose key password is the store password."""
+    """docs/si-reference.md section 2: exactly one key entry, whose key password is the store password."""
     keys = store.key_entries()
     if len(keys) != 1:
         raise ConfigError('%s holds %d key entries; SI\'s TLS keystore must hold exactly one (the JDK key manager '
@@ -1403,7 +1403,7 @@ def cert_fingerprint(cert):
 
 
 def shipped_fingerprints_of_cert(cert):
-    """True when ``cert`` is, or carries the public key of, a shipped WSO2 certificate (SI-FACTS section 4)."""
+    """True when ``cert`` is, or carries the public key of, a shipped WSO2 certificate (docs/si-reference.md section 4)."""
     from ansible_collections.wso2si.keystores.plugins.module_utils.certificates import cert_to_der
     from ansible_collections.wso2si.keystores.plugins.module_utils.defaults import shipped_certificate_der
     return shipped_certificate_der(cert_to_der(cert)) is not None

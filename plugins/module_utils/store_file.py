@@ -29,7 +29,7 @@ from ansible_collections.wso2si.keystores.plugins.module_utils.fileio import (
 )
 from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import Keystore, check_password, normalize_alias
 
-# the shipped WSO2 password (SI-FACTS §4): using it protects nothing
+# the shipped WSO2 password (docs/si-reference.md section 4): using it protects nothing
 DEFAULT_WSO2_PASSWORD = 'wso2carbon'
 
 

@@ -48,7 +48,7 @@ public class SiStartup {
 
     static final String[] NAMESPACES = {"wso2.transport.http", "siddhi.stores.query.api", "databridge.config",
         "data.agent.config", "wso2.securevault", "ssl.configs", "siddhi"};
-    // (path key, password key, kind): the store references of SI-FACTS section 1 and ssl.configs
+    // (path key, password key, kind): the store references of docs/si-reference.md section 1 and ssl.configs
     static final String[][] STORE_KEYS = {
         {"keyStoreFile", "keyStorePassword", "keystore"},
         {"keyStoreLocation", "keyStorePassword", "keystore"},

@@ -96,7 +96,7 @@ def settings(home, vault_mode=False, outside=None):
 
 
 def value_lines(text, profile):
-    """0-based line numbers of every value of SI-FACTS section 1 this module may set."""
+    """0-based line numbers of every value of docs/si-reference.md section 1 this module may set."""
     doc = sc.DeploymentConfig.parse(text)
     lines = set()
     for loc in sc.locations_for(profile, doc):
