@@ -140,7 +140,12 @@ def shipped_entries(store, aliases=None):
         entry = store.entries.get(alias)
         if entry is None:
             continue
-        ders = entry.chain_der if entry.kind == 'private_key' else [entry.der]
+        if entry.kind == 'private_key':
+            ders = entry.chain_der
+        elif entry.kind == 'trusted_certificate':
+            ders = [entry.der]
+        else:  # a secret key or another entry the collection keeps as it is: no certificate
+            continue
         for der in ders or []:
             where = shipped_certificate_der(der)
             if where is not None:
