@@ -270,7 +270,7 @@ class ExternalCA(object):
 
 def fleet_a(fleet):
     """Own CA with a passphrase, vault off; si2 fails verification, si3 on a wrong password; rollback."""
-    fleet.extra.update(rollout_ca_passphrase=password('Cp'))
+    fleet.extra.update(rollout_ca_passphrase=password('Cp'), rollout_ca_create=True)
     fleet.set_host_vars('si2', rollout_verify_ports=[closed_port()], rollout_verify_timeout=3)
     keystore_with_other_password(fleet.env, os.path.join(fleet.dir, 'si3', 'resources', 'security', 'si-keystore.jks'),
                                  fleet.other.setdefault('other_keystore_password', password('Ot')), 'si3')
