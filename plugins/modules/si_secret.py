@@ -105,7 +105,7 @@ requirements:
   - pyjks >= 20.0.0 on the managed host
   - PyYAML >= 5.1 on the managed host (reading deployment.yaml and master-keys.yaml, and the paste check of values)
 notes:
-  - The secrets file and the master keys file are written atomically and are never readable by others: a new file
+  - The secrets file and the master keys file are written atomically and are never readable by others. A new file
     is C(0600) and owned like its directory; an existing file keeps its owner and the group's read access it had on
     purpose (C(0640)); one that SI's user could read only as others is refused (see C(docs/files.md)).
   - The task holds an exclusive lock on their directories, the same lock M(wso2si.keystores.si_config) takes, so
