@@ -45,6 +45,20 @@ TOOLS       := $(BUILD)/tools
 TOOLS_BIN   := $(TOOLS)/bin
 TOOLS_STAMP := $(TOOLS)/.installed-tools
 
+# `make test` builds the copy (and get-pip, the tools) once, then runs its
+# parts side by side with TEST_PART=1: they must not rebuild it under each other.
+ifdef TEST_PART
+PREP_COLL  :=
+PREP_PIP   :=
+PREP_TOOLS :=
+else
+PREP_COLL  := collection
+PREP_PIP   := get-pip
+PREP_TOOLS := tools
+endif
+# sanity in a copy of its own, beside the integration lanes (.build/itest)
+SANITY_COLL := $(BUILD)/sanity/ansible_collections/wso2si/keystores
+
 export PATH := $(VENV_BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT)
 ifdef CI
@@ -52,7 +66,7 @@ export ANSIBLE_NOCOLOR := 1
 endif
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv collection get-pip units units-pytest sanity integration test clean-junit demo tls-check clean distclean build
+.PHONY: help venv collection get-pip units units-pytest sanity sanity-copy integration test clean-junit demo tls-check clean distclean build
 .PHONY: tools lint changelog package-check ssh-fleet fuzz
 
 help:
@@ -107,7 +121,7 @@ collection:
 HAVE_UNITS = [ -n "$$(find tests/unit -name 'test_*.py' -print -quit 2>/dev/null)" ]
 
 # Unit tests: ansible-test units in its own venv (tests/unit/requirements.txt).
-units: get-pip collection
+units: $(PREP_PIP) $(PREP_COLL)
 	@if $(HAVE_UNITS); then \
 	  cd $(COLL) && $(ANSIBLE_TEST) units --python $(PY_VERSION) --venv --color no $(TEST_ARGS); \
 	else echo "units: no tests under tests/unit"; fi
@@ -127,18 +141,39 @@ fuzz: $(STAMP) collection
 	  PYTHONPATH=$(COLL_ROOT) $(VENV_BIN)/python -m pytest -q -p no:cacheprovider \
 	  tests/unit/reliability/test_properties.py $(TEST_ARGS)
 
-sanity: get-pip collection
+sanity: $(PREP_PIP) $(PREP_COLL)
 	cd $(COLL) && $(ANSIBLE_TEST) sanity --python $(PY_VERSION) --color no $(TEST_ARGS)
 
+# The same in a copy of the built collection, so that it can run beside units
+# (ansible-test keeps state under the collection's tests/output).
+sanity-copy: $(PREP_PIP) $(PREP_COLL)
+	@mkdir -p $(SANITY_COLL)
+	@rsync -a --delete --exclude=/tests/output --exclude=/.git $(COLL)/ $(SANITY_COLL)/
+	@[ -d $(SANITY_COLL)/.git ] || git -C $(SANITY_COLL) init -q
+	cd $(SANITY_COLL) && $(ANSIBLE_TEST) sanity --python $(PY_VERSION) --color no $(TEST_ARGS)
+
 # Every target under tests/integration/targets/ not named setup_* and not
-# marked disabled/unsupported in its aliases file.
-integration: $(STAMP) collection
+# marked disabled/unsupported in its aliases file, each through
+# `ansible-test integration --local`, INTEGRATION_JOBS at a time, each in a
+# copy of the collection of its own (tests/utils/integration_parallel.py:
+# aliases wso2si/serial and wso2si/lock/NAME keep targets apart).
+# TEST_ARGS: target names or groups; options as --option=VALUE.
+INTEGRATION_JOBS ?= 3
+integration: $(STAMP) $(PREP_COLL)
 	@if [ -n "$$(ls tests/integration/targets 2>/dev/null | grep -v '^setup_' || true)" ]; then \
-	  cd $(COLL) && $(ANSIBLE_TEST) integration --local --python $(PY_VERSION) --color no \
-	    --continue-on-error $(TEST_ARGS); \
+	  $(VENV_BIN)/python tests/utils/integration_parallel.py --collection $(COLL) --jobs $(INTEGRATION_JOBS) \
+	    --python $(PY_VERSION) --ansible-test $(ANSIBLE_TEST) $(TEST_ARGS); \
 	else echo "integration: no targets under tests/integration/targets"; fi
 
-test: clean-junit units sanity integration lint
+# units, sanity, integration and lint side by side (TEST_JOBS of them; each
+# part's output is printed whole when it ends), then the time of each.
+TEST_JOBS ?= 4
+test: clean-junit get-pip tools collection
+	@$(VENV_BIN)/python tests/utils/run_parts.py --jobs $(TEST_JOBS) --name test \
+	  integration='$(MAKE) --no-print-directory integration TEST_PART=1' \
+	  units='$(MAKE) --no-print-directory units TEST_PART=1' \
+	  sanity='$(MAKE) --no-print-directory sanity-copy TEST_PART=1' \
+	  lint='$(MAKE) --no-print-directory lint TEST_PART=1'
 
 clean-junit:
 	@rm -rf $(COLL)/tests/output/junit
@@ -189,7 +224,7 @@ $(TOOLS_STAMP): requirements-tools.txt
 # ansible-doc renders every module and role with typed, described options
 # (tests/utils/check_docs.py); the changelog fragments lint and CHANGELOG.rst,
 # CHANGELOG.md and changelogs/changelog.yaml are what `make changelog` makes.
-lint: $(STAMP) tools collection
+lint: $(STAMP) $(PREP_TOOLS) $(PREP_COLL)
 	cd $(COLL) && PATH=$(TOOLS_BIN):$$PATH ansible-lint
 	$(VENV_BIN)/python tests/utils/check_docs.py --collection-root $(COLL)
 	cd $(COLL) && $(TOOLS_BIN)/antsibull-changelog lint

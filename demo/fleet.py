@@ -176,6 +176,17 @@ def bind_address(home):
         return LOOPBACK
 
 
+def _exited(pid):
+    """True when pid is a zombie: it has exited (its listeners are closed) but
+    nobody has reaped it yet. The stand-ins are orphans, and a container's
+    init may reap orphans only every second or two."""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return f.read().rsplit(')', 1)[1].split()[0] == 'Z'
+    except (OSError, IndexError):
+        return False
+
+
 def stop_home(home):
     try:
         with open(pid_file(home)) as f:
@@ -187,7 +198,9 @@ def stop_home(home):
             os.kill(pid, signal.SIGTERM)
             for dummy in range(50):
                 os.kill(pid, 0)
-                time.sleep(0.1)
+                if _exited(pid):
+                    break
+                time.sleep(0.05)
         except OSError:
             pass
     try:
