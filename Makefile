@@ -47,6 +47,7 @@ TOOLS_STAMP := $(TOOLS)/.installed-tools
 
 # `make test` builds the copy (and get-pip, the tools) once, then runs its
 # parts side by side with TEST_PART=1: they must not rebuild it under each other.
+# .ci/run builds them once and exports TEST_PART=1 for all of its parts.
 ifdef TEST_PART
 PREP_COLL  :=
 PREP_PIP   :=
@@ -168,8 +169,8 @@ integration: $(STAMP) $(PREP_COLL)
 # units, sanity, integration and lint side by side (TEST_JOBS of them; each
 # part's output is printed whole when it ends), then the time of each.
 TEST_JOBS ?= 4
-test: clean-junit get-pip tools collection
-	@$(VENV_BIN)/python tests/utils/run_parts.py --jobs $(TEST_JOBS) --name test \
+test: clean-junit $(PREP_PIP) $(PREP_TOOLS) $(PREP_COLL)
+	@$(VENV_BIN)/python tests/utils/run_parts.py --jobs $(TEST_JOBS) --name test --summary .build/parts/test-times.txt \
 	  integration='$(MAKE) --no-print-directory integration TEST_PART=1' \
 	  units='$(MAKE) --no-print-directory units TEST_PART=1' \
 	  sanity='$(MAKE) --no-print-directory sanity-copy TEST_PART=1' \
@@ -203,7 +204,7 @@ build: $(STAMP) collection
 bench: $(STAMP) collection
 	$(VENV_BIN)/python bench/run.py
 
-bench-smoke: $(STAMP) collection
+bench-smoke: $(STAMP) $(PREP_COLL)
 	$(VENV_BIN)/python bench/run.py --smoke
 
 # ---------------------------------------------------------------- packaging, lint
@@ -242,12 +243,12 @@ changelog: tools collection
 # The release tarball: no junk in it, installs with ansible-galaxy into a fresh
 # path, ansible-builder sees its EE dependencies, and the demo runs from the
 # installed copy (tests/utils/package_check.sh).
-package-check: $(STAMP) tools collection
+package-check: $(STAMP) $(PREP_TOOLS) $(PREP_COLL)
 	@COLL=$(COLL) BUILD=$(BUILD) VENV_BIN=$(VENV_BIN) TOOLS_BIN=$(TOOLS_BIN) bash tests/utils/package_check.sh
 
 # The rollout over SSH to 3 hosts on 127.0.0.2-4, with become to an
 # unprivileged SI user (tests/ssh/run.sh; needs root: it runs sshd, adds users).
-ssh-fleet: $(STAMP) collection
+ssh-fleet: $(STAMP) $(PREP_COLL)
 	@bash tests/ssh/run.sh
 
 clean:

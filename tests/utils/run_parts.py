@@ -31,6 +31,7 @@ def main():
     parser.add_argument('--jobs', type=int, default=2)
     parser.add_argument('--name', default='parts')
     parser.add_argument('--logs', default=os.path.join('.build', 'parts'))
+    parser.add_argument('--summary', help='also write the closing lines to this file')
     parser.add_argument('parts', nargs='+', metavar='NAME=COMMAND')
     args = parser.parse_args()
 
@@ -79,13 +80,17 @@ def main():
         t.join()
 
     rc = 0
-    print('')
+    lines = []
     for name, dummy in parts:
         part_rc, wall, cpu = results[name]
-        print('%s: %s: exit %d after %.0f s (CPU %.0f s)' % (args.name, name, part_rc, wall, cpu))
+        lines.append('%s: %s: exit %d after %.0f s (CPU %.0f s)' % (args.name, name, part_rc, wall, cpu))
         if part_rc and not rc:
             rc = part_rc
-    print('%s: all parts after %.0f s, exit %d' % (args.name, time.monotonic() - started, rc), flush=True)
+    lines.append('%s: all parts after %.0f s, exit %d' % (args.name, time.monotonic() - started, rc))
+    print('\n' + '\n'.join(lines), flush=True)
+    if args.summary:
+        with open(args.summary, 'w') as f:
+            f.write('\n'.join(lines) + '\n')
     return rc
 
 
