@@ -190,30 +190,36 @@ def main():
             target = sched.take()
             if target is None:
                 return
-            if fresh:
-                make_lane(coll, lane_coll, lane_root)
-                fresh = False
-            log_path = os.path.join(lanes_dir, 'logs', target + '.log')
-            lane_env = dict(env, ANSIBLE_COLLECTIONS_PATH=lane_root)
-            cmd = [args.ansible_test, 'integration', '--local', '--python', args.python, '--color', 'no',
-                   '--continue-on-error'] + options + [target]
-            t0 = time.monotonic()
-            with open(log_path, 'w') as log:
-                proc = subprocess.Popen(cmd, cwd=lane_coll, env=lane_env, stdin=subprocess.DEVNULL,
-                                        stdout=log, stderr=subprocess.STDOUT)
-                _pid, status, usage = os.wait4(proc.pid, 0)
-            wall = time.monotonic() - t0
-            rc = os.waitstatus_to_exitcode(status)
-            proc.returncode = rc
-            harvest(lane_coll, coll)
-            results[target] = (rc, wall, usage.ru_utime + usage.ru_stime, k, t0 - started)
-            with out_lock:
-                print('\n==== integration target %s: exit %d after %.0f s (CPU %.0f s, lane %d)'
-                      % (target, rc, wall, usage.ru_utime + usage.ru_stime, k), flush=True)
-                with open(log_path, errors='replace') as log:
-                    sys.stdout.write(log.read())
-                print('==== end of %s' % target, flush=True)
-            sched.done(target)
+            try:
+                if fresh:
+                    make_lane(coll, lane_coll, lane_root)
+                    fresh = False
+                log_path = os.path.join(lanes_dir, 'logs', target + '.log')
+                lane_env = dict(env, ANSIBLE_COLLECTIONS_PATH=lane_root)
+                cmd = [args.ansible_test, 'integration', '--local', '--python', args.python, '--color', 'no',
+                       '--continue-on-error'] + options + [target]
+                t0 = time.monotonic()
+                with open(log_path, 'w') as log:
+                    proc = subprocess.Popen(cmd, cwd=lane_coll, env=lane_env, stdin=subprocess.DEVNULL,
+                                            stdout=log, stderr=subprocess.STDOUT)
+                    _pid, status, usage = os.wait4(proc.pid, 0)
+                wall = time.monotonic() - t0
+                rc = os.waitstatus_to_exitcode(status)
+                proc.returncode = rc
+                harvest(lane_coll, coll)
+                results[target] = (rc, wall, usage.ru_utime + usage.ru_stime, k, t0 - started)
+                with out_lock:
+                    print('\n==== integration target %s: exit %d after %.0f s (CPU %.0f s, lane %d)'
+                          % (target, rc, wall, usage.ru_utime + usage.ru_stime, k), flush=True)
+                    with open(log_path, errors='replace') as log:
+                        sys.stdout.write(log.read())
+                    print('==== end of %s' % target, flush=True)
+            except Exception as exc:  # pylint: disable=broad-except
+                results[target] = (1, 0.0, 0.0, k, 0.0)
+                with out_lock:
+                    print('\n==== integration target %s: the runner failed: %s' % (target, exc), flush=True)
+            finally:
+                sched.done(target)
 
     os.makedirs(os.path.join(lanes_dir, 'logs'), exist_ok=True)
     threads = [threading.Thread(target=lane, args=(k,)) for k in range(1, jobs + 1)]

@@ -82,7 +82,7 @@ def main():
     rc = 0
     lines = []
     for name, dummy in parts:
-        part_rc, wall, cpu = results[name]
+        part_rc, wall, cpu = results.get(name, (1, 0.0, 0.0))  # (1: its runner failed)
         lines.append('%s: %s: exit %d after %.0f s (CPU %.0f s)' % (args.name, name, part_rc, wall, cpu))
         if part_rc and not rc:
             rc = part_rc
