@@ -21,8 +21,9 @@ Targets are those `ansible-test integration --list-targets ARG...` names
 (so ARG may be target names or alias groups, as for ansible-test); an ARG
 starting with `-` is an ansible-test option passed to every run instead
 (write an option's value as --option=VALUE). The longest targets start
-first: the wall times of the last run (FILE, default .build/integration-times.json
-beside COLL's ansible_collections), else the size of the target's directory.
+first: the CPU times of the last run (FILE, default .build/integration-times.json
+beside COLL's ansible_collections; CPU rather than wall time, which a loaded
+machine stretches), else the size of the target's directory.
 
 Aliases a target may carry (tests/integration/targets/T/aliases):
   wso2si/serial       runs alone, with no other target at the same time
@@ -149,7 +150,7 @@ def main():
     parser.add_argument('--collection', required=True, help='the built collection (ansible_collections/NS/NAME)')
     parser.add_argument('--jobs', type=int, default=int(os.environ.get('INTEGRATION_JOBS') or 3))
     parser.add_argument('--python', default='%d.%d' % sys.version_info[:2])
-    parser.add_argument('--times', help='wall times of the last run (JSON), read to order and written')
+    parser.add_argument('--times', help='CPU times of the last run (JSON), read to order and written')
     parser.add_argument('--ansible-test', default=os.path.join(os.path.dirname(sys.executable), 'ansible-test'))
     args, rest = parser.parse_known_args()
 
@@ -170,7 +171,7 @@ def main():
             last = json.load(f)
     except (OSError, ValueError):
         last = {}
-    # longest first: last run's wall time, else the directory's size (bytes / 500 as "seconds")
+    # longest first: last run's CPU time, else the directory's size (bytes / 500 as "seconds")
     targets.sort(key=lambda t: (-(last.get(t) or size(coll, t) / 500.0), t))
     locks = {t: {a[len(LOCK):] for a in aliases(coll, t) if a.startswith(LOCK)} for t in targets}
     serial = {t for t in targets if SERIAL in aliases(coll, t)}
@@ -237,7 +238,7 @@ def main():
     print('integration: %d targets in %.0f s with %d at a time (CPU %.0f s); %s'
           % (len(results), total, jobs, sum(r[2] for r in results.values()),
              'failed: ' + ' '.join(failed) if failed else 'all passed'), flush=True)
-    last.update({t: round(r[1], 1) for t, r in results.items()})
+    last.update({t: round(r[2], 1) for t, r in results.items() if r[2] > 0})
     try:
         with open(times_path, 'w') as f:
             json.dump(last, f, indent=1, sort_keys=True)
