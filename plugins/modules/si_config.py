@@ -357,7 +357,13 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.wso2si.keystores.plugins.module_utils import certificates as certs
 from ansible_collections.wso2si.keystores.plugins.module_utils import access
 from ansible_collections.wso2si.keystores.plugins.module_utils import secure_vault as sv
-from ansible_collections.wso2si.keystores.plugins.module_utils import si_configuration as sc
+from ansible_collections.wso2si.keystores.plugins.module_utils import config_files as cf
+from ansible_collections.wso2si.keystores.plugins.module_utils import launcher as carbon_sh
+from ansible_collections.wso2si.keystores.plugins.module_utils import masking
+from ansible_collections.wso2si.keystores.plugins.module_utils import si_audit as sa
+from ansible_collections.wso2si.keystores.plugins.module_utils import si_deployment as sd
+from ansible_collections.wso2si.keystores.plugins.module_utils import si_locations as sl
+from ansible_collections.wso2si.keystores.plugins.module_utils import yaml_text as yt
 from ansible_collections.wso2si.keystores.plugins.module_utils.errors import ConfigError, InvalidInputError, KeystoreError
 from ansible_collections.wso2si.keystores.plugins.module_utils.fileio import read_file, remove_stale_temporaries
 from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import detect_type
@@ -382,10 +388,10 @@ class Paths(object):
 def secrets_path_of(text, paths):
     """The secrets file deployment.yaml names (SI's default when it cannot be resolved)."""
     try:
-        values = sc.DeploymentConfig.parse(text, paths.deployment).values(sc.LOCATIONS[5]) or {}
+        values = yt.DeploymentConfig.parse(text, paths.deployment).values(sl.location('securevault')) or {}
     except ConfigError:
         values = {}
-    return sc.resolve_config_path(values.get('secretPropertiesFile'), paths.si_home) or \
+    return sl.resolve_config_path(values.get('secretPropertiesFile'), paths.si_home) or \
         os.path.join(paths.si_home, 'conf', 'server', 'secrets.properties')
 
 
@@ -417,7 +423,7 @@ def check_options(module):
         raise InvalidInputError('ssl_configs and siddhi_http_extensions need both keystore and truststore')
     for name in ('keystore', 'truststore'):
         if p[name]:
-            sc.check_config_password(p[name]['password'], 'the %s password' % name)
+            sd.check_config_password(p[name]['password'], 'the %s password' % name)
             warn_on_default_password(module, p[name]['password'], 'the %s password' % name)
             if vault_mode:
                 sv.check_secret_value('%s password' % name, p[name]['password'])
@@ -443,8 +449,8 @@ def settings_of(p):
     for name in ('keystore', 'truststore'):
         if p[name]:
             settings['%s_path' % name] = os.path.abspath(p[name]['path'])
-            alias = sc.SECRET_ALIASES['%s_password' % name] if vault_mode else None
-            settings['%s_password' % name] = sc.Password(p[name]['password'], alias)
+            alias = sl.SECRET_ALIASES['%s_password' % name] if vault_mode else None
+            settings['%s_password' % name] = sd.Password(p[name]['password'], alias)
     if p['secure_vault']:
         settings['vault_path'] = os.path.abspath(p['secure_vault']['keystore_path'])
         settings['vault_alias'] = p['secure_vault']['key_alias']
@@ -466,7 +472,7 @@ def ensure(module):
     for f in files:
         if f:
             remove_stale_temporaries(f)
-    with sc.locked_all(files):
+    with cf.locked_all(files):
         text = read_text(paths.deployment, 'the configuration %s' % paths.deployment)
         if text is None:
             raise ConfigError('the configuration %s does not exist' % paths.deployment)
@@ -478,12 +484,12 @@ def ensure(module):
 def present(module, paths, text, secrets_path):
     p = module.params
     settings = settings_of(p)
-    doc = sc.DeploymentConfig.parse(text, paths.deployment)
-    for key in sc.SHADOWING_KEYS:
+    doc = yt.DeploymentConfig.parse(text, paths.deployment)
+    for key in sl.SHADOWING_KEYS:
         if key in doc.top_keys():
             module.warn('%s has a top-level %r key, which SI prefers over the namespace this module edits; remove it '
                         'or the changes will not take effect' % (paths.deployment, key))
-    plan = sc.plan_deployment(text, settings, paths.si_home, ssl_configs=ssl_configs_wanted(p),
+    plan = sd.plan_deployment(text, settings, paths.si_home, ssl_configs=ssl_configs_wanted(p),
                               siddhi_http=p['siddhi_http_extensions'], what=paths.deployment)
     changes = [c.as_dict() for c in plan.changes]
 
@@ -493,16 +499,16 @@ def present(module, paths, text, secrets_path):
         if launcher_before is None:
             raise ConfigError('the launcher %s does not exist (set launcher to an empty string to skip it); nothing '
                               'was changed' % paths.launcher)
-        launcher_after, props = sc.plan_launcher(launcher_before, settings, paths.si_home, what=paths.launcher)
+        launcher_after, props = carbon_sh.plan_launcher(launcher_before, settings, paths.si_home, what=paths.launcher)
         if props:
-            changes.append({'location': sc.LAUNCHER_LABEL, 'file': paths.launcher, 'keys': props})
+            changes.append({'location': sl.LAUNCHER_LABEL, 'file': paths.launcher, 'keys': props})
 
     vault = None
     if p['secure_vault']:
         sv_p = p['secure_vault']
         vault = sv.open_vault(settings['vault_path'], sv_p['password'], sv_p['key_alias'], sv_p['key_password'],
                               what='the secure vault keystore %s' % settings['vault_path'])
-        if sc.shipped_fingerprints_of_cert(vault.certificate):
+        if sa.is_shipped_certificate(vault.certificate):
             module.warn('the secure vault key is the shipped WSO2 key, which everyone has: secrets it encrypts are '
                         'not protected')
 
@@ -518,7 +524,7 @@ def present(module, paths, text, secrets_path):
         moved = move_secrets(module, paths, text, secrets, vault, secrets_path, skip=wanted)
         changed_aliases = moved + sv.ensure_secrets(secrets, vault, wanted)
         secrets_before, secrets_after = existing, secrets.dumps()
-        if changed_aliases or (vault_mode and (existing is None or sc.mode_differs(secrets_path, SECRETS_MODE))):
+        if changed_aliases or (vault_mode and (existing is None or cf.mode_differs(secrets_path, SECRETS_MODE))):
             changes.insert(0, {'location': 'secrets file', 'file': secrets_path, 'keys': changed_aliases})
         elif not vault_mode:
             secrets_after = None  # literal passwords and nothing to move: the secrets file is left alone
@@ -527,37 +533,37 @@ def present(module, paths, text, secrets_path):
         validate(module, paths, plan.after, settings, vault, secrets_after, secrets_path)
 
     result = dict(changed=bool(changes), changed_locations=changes, profile=plan.profile,
-                  https_ports=sc.https_ports(plan.after_data))
+                  https_ports=sd.https_ports(plan.after_data))
     if p['passwords_as'] == 'secure_vault':
-        result['secret_aliases'] = dict((role, sc.SECRET_ALIASES[role]) for role in sc.PASSWORD_ROLES
+        result['secret_aliases'] = dict((role, sl.SECRET_ALIASES[role]) for role in sl.PASSWORD_ROLES
                                         if settings.get(role) is not None)
         result['secrets_file'] = secrets_path
     known = [x for x in ((p['keystore'] or {}).get('password'), (p['truststore'] or {}).get('password')) if x]
     if module._diff:
         diffs = []
         if plan.changed:
-            before, after = sc.mask_deployment(plan.before, plan.after, known)
+            before, after = masking.mask_deployment(plan.before, plan.after, known)
             diffs.append(dict(before_header=paths.deployment, after_header=paths.deployment, before=before, after=after))
         if launcher_after is not None and launcher_after != launcher_before:
-            before, after = sc.mask_launcher(launcher_before, launcher_after, known)
+            before, after = masking.mask_launcher(launcher_before, launcher_after, known)
             diffs.append(dict(before_header=paths.launcher, after_header=paths.launcher, before=before, after=after))
         if secrets_after is not None and secrets_after != (secrets_before or ''):
             diffs.append(dict(before_header=secrets_path, after_header=secrets_path,
-                              before=sv.mask_properties(secrets_before or ''), after=sv.mask_properties(secrets_after)))
+                              before=masking.mask_properties(secrets_before or ''), after=masking.mask_properties(secrets_after)))
         result['diff'] = diffs
     if changes and not module.check_mode:
         writes = []
         # the secrets first: deployment.yaml never names an alias the secrets file lacks; one change: every file
         # is checked writable first, and a later failure puts the earlier files back (fileio.WriteSet)
         if secrets_after is not None and (secrets_after != (secrets_before or '') or secrets_before is None
-                                          or sc.mode_differs(secrets_path, SECRETS_MODE)):
+                                          or cf.mode_differs(secrets_path, SECRETS_MODE)):
             writes.append(dict(path=secrets_path, data=secrets_after.encode('utf-8'), mode=SECRETS_MODE,
                                backup=p['backup'], enforce_mode=True))
         if plan.changed:
             writes.append(dict(path=paths.deployment, data=plan.after.encode('utf-8'), backup=p['backup']))
         if launcher_after is not None and launcher_after != launcher_before:
             writes.append(dict(path=paths.launcher, data=launcher_after.encode('utf-8'), backup=p['backup']))
-        backups = dict((k, v) for k, v in sc.write_files(module, writes).items() if v)
+        backups = dict((k, v) for k, v in cf.write_files(writes).items() if v)
         if backups:
             result['backup_files'] = backups
     return result
@@ -567,21 +573,21 @@ def previous_vault(module, paths, text):
     """The vault key the current deployment.yaml names, opened with the master keys
     file's passwords, the new vault's or the shipped one; None when none opens it.
     Returns (key or None, path, alias)."""
-    doc = sc.DeploymentConfig.parse(text, paths.deployment)
-    values = doc.values(sc.LOCATIONS[5]) or {}
-    master_values = doc.values(sc.LOCATIONS[6]) or {}
-    path = sc.resolve_config_path(values.get('keystoreLocation'), paths.si_home) if values.get('keystoreLocation') \
+    doc = yt.DeploymentConfig.parse(text, paths.deployment)
+    values = doc.values(sl.location('securevault')) or {}
+    master_values = doc.values(sl.location('master_key_reader')) or {}
+    path = sl.resolve_config_path(values.get('keystoreLocation'), paths.si_home) if values.get('keystoreLocation') \
         else os.path.join(paths.si_home, 'resources', 'security', 'securevault.jks')
-    alias = values.get('privateKeyAlias') or sc.DEFAULT_PASSWORD
-    master_path = sc.resolve_config_path(master_values.get('masterKeyReaderFile'), paths.si_home) or \
+    alias = values.get('privateKeyAlias') or sl.DEFAULT_PASSWORD
+    master_path = sl.resolve_config_path(master_values.get('masterKeyReaderFile'), paths.si_home) or \
         os.path.join(paths.si_home, 'conf', 'server', 'master-keys.yaml')
     master = sv.read_master_keys(master_path) or {}
     new = module.params['secure_vault']
     if path is None:
         return None, values.get('keystoreLocation'), alias
-    store_pws = [master.get('keyStorePassword'), new['password'], sc.DEFAULT_PASSWORD]
+    store_pws = [master.get('keyStorePassword'), new['password'], sl.DEFAULT_PASSWORD]
     key_pws = [master.get('privateKeyPassword'), master.get('keyStorePassword'), new['key_password'], new['password'],
-               sc.DEFAULT_PASSWORD]
+               sl.DEFAULT_PASSWORD]
     return sv.open_previous_vault(path, alias, store_pws, key_pws), path, alias
 
 
@@ -615,24 +621,24 @@ def move_secrets(module, paths, text, secrets, vault, secrets_path, skip):
 def validate(module, paths, new_text, settings, vault, secrets_text, secrets_path):
     """Every store the new configuration names exists and opens with its password;
     the TLS keystore holds one key entry keyed with the store password."""
-    doc = sc.DeploymentConfig.parse(new_text, paths.deployment)
-    opener = sc.StoreOpener()
+    doc = yt.DeploymentConfig.parse(new_text, paths.deployment)
+    opener = sa.StoreOpener()
     secrets = sv.SecretsFile(secrets_text) if secrets_text is not None else \
-        sv.read_secrets_file(sc.resolve_config_path((doc.values(sc.LOCATIONS[5]) or {}).get('secretPropertiesFile'),
+        sv.read_secrets_file(sl.resolve_config_path((doc.values(sl.location('securevault')) or {}).get('secretPropertiesFile'),
                                                     paths.si_home) or '/nonexistent')
     ours = dict((pw.text, pw.value) for pw in (settings.get('keystore_password'), settings.get('truststore_password'))
                 if pw is not None)
     checked = {}
     try:
-        for loc in sc.locations_for(doc.profile(), doc) + sc.OPTIONAL_LOCATIONS:
+        for loc in sl.locations_for(sd.profile_of(doc), doc) + sl.OPTIONAL_LOCATIONS:
             values = doc.values(loc)
             if not values:
                 continue
             for path_key, role in loc.keys:
                 if role not in ('keystore_path', 'truststore_path') or path_key not in values:
                     continue
-                kind = sc.STORE_OF_ROLE[role]
-                path = sc.resolve_config_path(values[path_key], paths.si_home)
+                kind = sl.STORE_OF_ROLE[role]
+                path = sl.resolve_config_path(values[path_key], paths.si_home)
                 if path is None:
                     module.warn('%s > %s holds a placeholder this module cannot resolve; not checked'
                                 % (loc.label, path_key))
@@ -655,7 +661,7 @@ def validate(module, paths, new_text, settings, vault, secrets_text, secrets_pat
                         continue
                     store = opener.open(path, password, what)
                     if kind == 'keystore':
-                        entry = sc.check_tls_keystore(store, password, what)
+                        entry = sa.check_tls_keystore(store, password, what)
                         # SI would be restarted serving it: out-of-date or weak material is refused here
                         certs.check_key_strength(entry.certificate.public_key(), what,
                                                  module.params['allow_weak_keys'], module.warn)
@@ -664,10 +670,10 @@ def validate(module, paths, new_text, settings, vault, secrets_text, secrets_pat
                         module.warn('%s is PKCS#12; SI opens stores as JKS, which Java 8u60+ reads from PKCS#12 '
                                     'too, but JKS is the zero-risk choice' % what)
         if paths.launcher:
-            for prop, role in sc.LAUNCHER_PROPS:
-                if role in sc.PATH_ROLES and settings.get(role):
-                    if read_file(settings[role], what='the %s %s' % (sc.STORE_OF_ROLE[role], settings[role])) is None:
-                        raise ConfigError('the %s %s does not exist' % (sc.STORE_OF_ROLE[role], settings[role]))
+            for prop, role in sl.LAUNCHER_PROPS:
+                if role in sl.PATH_ROLES and settings.get(role):
+                    if read_file(settings[role], what='the %s %s' % (sl.STORE_OF_ROLE[role], settings[role])) is None:
+                        raise ConfigError('the %s %s does not exist' % (sl.STORE_OF_ROLE[role], settings[role]))
         if settings.get('keystore_path') and settings.get('truststore_path'):
             warn_if_untrusted(module, opener, settings)
     except KeystoreError as exc:
@@ -690,7 +696,7 @@ def warn_if_untrusted(module, opener, settings):
     truststore = opener.open(settings['truststore_path'], settings['truststore_password'].value, 'the truststore')
     trusted = set(e.fingerprint() for e in truststore.trusted_entries())
     entry = keystore.key_entries()[0]
-    if not trusted & set(sc.cert_fingerprint(c) for c in entry.chain):
+    if not trusted & set(certs.fingerprint(c) for c in entry.chain):
         module.warn('the truststore trusts neither the keystore\'s certificate nor its issuers: SI\'s own data agents '
                     'that connect to this server will not trust it')
 
@@ -703,11 +709,11 @@ def audit(module, paths):
         'vault': (p['secure_vault'] or {}).get('password'),
         'vault_key': (p['secure_vault'] or {}).get('key_password'),
     }
-    findings, facts = sc.audit(paths.si_home, paths.deployment, paths.launcher, passwords)
+    findings, facts = sa.audit(paths.si_home, paths.deployment, paths.launcher, passwords)
     user = si_user_of(p, paths)
-    doc = sc.DeploymentConfig.parse(read_file(paths.deployment, what=paths.deployment), paths.deployment)
+    doc = yt.DeploymentConfig.parse(read_file(paths.deployment, what=paths.deployment), paths.deployment)
     for path, what, reason in access.startup_access_problems(doc, paths.si_home, paths.deployment, user):
-        findings.append(sc.Finding('unreadable_by_si', path, what, access.problem_sentence(user, path, what, reason)))
+        findings.append(sa.Finding('unreadable_by_si', path, what, access.problem_sentence(user, path, what, reason)))
     return dict(changed=False, findings=findings, secure=not findings, profile=facts['profile'],
                 secrets_file=facts['secrets_file'])
 
@@ -740,7 +746,7 @@ def main():
         state=dict(type='str', choices=['present', 'audit'], default='present'),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    sc.check_yaml_dependency(module)
+    yt.check_yaml_dependency(module)
     run(module, ensure)
 
 

@@ -199,7 +199,11 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.wso2si.keystores.plugins.module_utils import secure_vault as sv
-from ansible_collections.wso2si.keystores.plugins.module_utils import si_configuration as sc
+from ansible_collections.wso2si.keystores.plugins.module_utils import config_files as cf
+from ansible_collections.wso2si.keystores.plugins.module_utils import masking
+from ansible_collections.wso2si.keystores.plugins.module_utils import si_audit as sa
+from ansible_collections.wso2si.keystores.plugins.module_utils import si_locations as sl
+from ansible_collections.wso2si.keystores.plugins.module_utils import yaml_text as yt
 from ansible_collections.wso2si.keystores.plugins.module_utils.errors import ConfigError, InvalidInputError
 from ansible_collections.wso2si.keystores.plugins.module_utils.fileio import read_file, remove_stale_temporaries
 from ansible_collections.wso2si.keystores.plugins.module_utils.store_file import run, warn_on_default_password
@@ -218,17 +222,17 @@ def locate(p):
         data = read_file(deployment, what='the configuration %s' % deployment)
         values, master = {}, {}
         if data is not None:
-            doc = sc.DeploymentConfig.parse(data, deployment)
-            values = doc.values(sc.LOCATIONS[5]) or {}
-            master = doc.values(sc.LOCATIONS[6]) or {}
+            doc = yt.DeploymentConfig.parse(data, deployment)
+            values = doc.values(sl.location('securevault')) or {}
+            master = doc.values(sl.location('master_key_reader')) or {}
         security = os.path.join(home, 'resources', 'security')
         conf = os.path.join(home, 'conf', 'server')
-        found['secrets_file'] = sc.resolve_config_path(values.get('secretPropertiesFile'), home) or \
+        found['secrets_file'] = sl.resolve_config_path(values.get('secretPropertiesFile'), home) or \
             os.path.join(conf, 'secrets.properties')
-        found['vault_keystore_path'] = sc.resolve_config_path(values.get('keystoreLocation'), home) or \
+        found['vault_keystore_path'] = sl.resolve_config_path(values.get('keystoreLocation'), home) or \
             os.path.join(security, 'securevault.jks')
         found['vault_key_alias'] = values.get('privateKeyAlias') or 'wso2carbon'
-        found['master_keys_file'] = sc.resolve_config_path(master.get('masterKeyReaderFile'), home) or \
+        found['master_keys_file'] = sl.resolve_config_path(master.get('masterKeyReaderFile'), home) or \
             os.path.join(conf, 'master-keys.yaml')
     for name in ('secrets_file', 'vault_keystore_path', 'vault_key_alias', 'master_keys_file'):
         if p[name]:
@@ -268,7 +272,7 @@ def ensure(module):
     files = [where['secrets_file']] + ([where['master_keys_file']] if p['master_keys'] else [])
     for f in files:
         remove_stale_temporaries(f)
-    with sc.locked_all(files):
+    with cf.locked_all(files):
         # read deployment.yaml again under the lock, the same lock si_config writes it under
         again = locate(p)
         if [again['secrets_file'], again['master_keys_file']] != [where['secrets_file'], where['master_keys_file']]:
@@ -290,7 +294,7 @@ def apply(module, where, need_vault):
         vault = sv.open_vault(where['vault_keystore_path'], store_pw, where['vault_key_alias'], key_pw,
                               what='the vault keystore %s' % where['vault_keystore_path'])
         result['vault_key_sha256'] = vault.fingerprint()
-        if sc.shipped_fingerprints_of_cert(vault.certificate):
+        if sa.is_shipped_certificate(vault.certificate):
             module.warn('the vault holds the shipped WSO2 key, which everyone has: secrets it encrypts are not '
                         'protected; create your own vault keystore and point SI at it with si_config')
 
@@ -326,7 +330,7 @@ def apply(module, where, need_vault):
         result['removed'] = [item['alias'] for item in p['secrets'] if secrets.remove(item['alias'])]
     after = secrets.dumps()
     secrets_changed = after != (before or '') and not (before is None and not after)
-    secrets_mode = before is not None and sc.mode_differs(where['secrets_file'], FILE_MODE)
+    secrets_mode = before is not None and cf.mode_differs(where['secrets_file'], FILE_MODE)
 
     master_before = master_after = None
     if p['master_keys']:
@@ -341,7 +345,7 @@ def apply(module, where, need_vault):
             master_before = raw.decode('utf-8', 'replace')
         if current != {'permanent': True, 'keyStorePassword': store_pw, 'privateKeyPassword': key_pw}:
             master_after = sv.master_keys_text(store_pw, key_pw)
-        master_mode = raw is not None and sc.mode_differs(where['master_keys_file'], FILE_MODE)
+        master_mode = raw is not None and cf.mode_differs(where['master_keys_file'], FILE_MODE)
     else:
         master_mode = False
 
@@ -350,10 +354,10 @@ def apply(module, where, need_vault):
         diffs = []
         if secrets_changed:
             diffs.append(dict(before_header=where['secrets_file'], after_header=where['secrets_file'],
-                              before=sv.mask_properties(before or ''), after=sv.mask_properties(after)))
+                              before=masking.mask_properties(before or ''), after=masking.mask_properties(after)))
         if master_after is not None:
             diffs.append(dict(before_header=where['master_keys_file'], after_header=where['master_keys_file'],
-                              before=mask_master(master_before or ''), after=mask_master(master_after)))
+                              before=masking.mask_master(master_before or ''), after=masking.mask_master(master_after)))
         result['diff'] = diffs
     if result['changed'] and not module.check_mode:
         writes = []  # one change (fileio.WriteSet): both files checked writable first, put back on a later failure
@@ -364,15 +368,10 @@ def apply(module, where, need_vault):
             text = master_after if master_after is not None else master_before
             writes.append(dict(path=where['master_keys_file'], data=text.encode('utf-8'), mode=FILE_MODE,
                                backup=p['backup'] and master_after is not None, enforce_mode=True))
-        backups = dict((k, v) for k, v in sc.write_files(module, writes).items() if v)
+        backups = dict((k, v) for k, v in cf.write_files(writes).items() if v)
         if backups:
             result['backup_files'] = backups
     return result
-
-
-def mask_master(text):
-    import re
-    return re.sub(r'(?m)^(\s*(keyStorePassword|privateKeyPassword)\s*:\s*(!!binary\s+)?).*$', r"\g<1>" + sv.MASK, text)
 
 
 def main():
@@ -394,7 +393,7 @@ def main():
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_one_of=[('si_home', 'secrets_file')])
-    sc.check_yaml_dependency(module)
+    yt.check_yaml_dependency(module)
     run(module, ensure)
 
 
