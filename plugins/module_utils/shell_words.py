@@ -24,8 +24,8 @@ def escape(text):
 # $-expansions, backslash escapes; # at the start of a word starts a comment; here-documents
 # are skipped. A word is a list of pieces (kind, text, start, end, context): kind 'lit' (one
 # character the word holds) or 'exp' (an expansion, text as written); context 'bare', 'dq', 'sq'.
-_SH_BLANK = ' \t\n'
-_SH_OPERATOR = ';&|()<>'
+_BLANK = ' \t\n'
+_OPERATOR = ';&|()<>'
 CARBON_HOME_REFS = ('$CARBON_HOME', '${CARBON_HOME}')
 
 
@@ -37,7 +37,7 @@ class Word(object):
         self.unsure = False  # a construct only some shells read the same way ($'...', $"...")
 
 
-def _sh_skip_quoted(text, i, close):
+def _skip_quoted(text, i, close):
     """Index after the ``close`` character that ends a $(...), ${...} or `...` started before i."""
     depth = 1
     opener = {')': '(', '}': '{'}.get(close)
@@ -61,13 +61,13 @@ def _sh_skip_quoted(text, i, close):
     raise ConfigError('an expansion is not closed')
 
 
-def _sh_expansion(text, i):
+def _expansion(text, i):
     """(end, unsure) of the $-construct at ``i``, or None when the $ is a literal character."""
     nxt = text[i + 1:i + 2]
     if nxt == '{':
-        return _sh_skip_quoted(text, i + 2, '}'), False
+        return _skip_quoted(text, i + 2, '}'), False
     if nxt == '(':
-        return _sh_skip_quoted(text, i + 2, ')'), False
+        return _skip_quoted(text, i + 2, ')'), False
     m = re.compile(r'[A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-]').match(text, i + 1)
     if m:
         return m.end(), False
@@ -76,7 +76,7 @@ def _sh_expansion(text, i):
     return None, False
 
 
-def _sh_heredoc_delimiters(text, i):
+def _heredoc_delimiters(text, i):
     """Delimiters of the here-documents the operator ``<<`` at ``i`` starts (one)."""
     m = re.compile(r'<<(-?)[ \t]*(\\?)(["\']?)([A-Za-z0-9_.-]+)\3').match(text, i)
     if not m:
@@ -87,71 +87,90 @@ def _sh_heredoc_delimiters(text, i):
 def words(text):
     """The words of ``text`` as the shell splits them (see above). Raises ConfigError for an
     unterminated quote or expansion."""
-    words = []
+    out = []
     heredocs = []
-    i, n = 0, len(text)
-    word = None
-    while i <= n:
-        c = text[i] if i < n else ''
-        if word is None:
-            if c == '':
-                break
-            if c == '\\' and text[i + 1:i + 2] == '\n':
-                i += 2
-                continue
-            if c == '\n' and heredocs:
-                i = _sh_skip_heredocs(text, i + 1, heredocs)
-                heredocs = []
-                continue
-            if c in _SH_BLANK:
-                i += 1
-                continue
-            if c == '#':
-                nl = text.find('\n', i)
-                i = n if nl < 0 else nl
-                continue
-            if text.startswith('<<', i):
-                delimiter, i = _sh_heredoc_delimiters(text, i)
-                if delimiter:
-                    heredocs.append(delimiter)
-                continue
-            if c in _SH_OPERATOR:
-                i += 1
-                continue
-            word = Word(i)
-        if c == '' or c in _SH_BLANK or c in _SH_OPERATOR:
-            word.end = i
-            words.append(word)
-            word = None
+    i = 0
+    while i < len(text):
+        after = _skip(text, i, heredocs)
+        if after is not None:
+            i = after
             continue
-        if c == '\\':
-            if text[i + 1:i + 2] == '\n':
-                i += 2
-            elif i + 1 < n:
-                word.pieces.append(('lit', text[i + 1], i, i + 2, 'bare'))
-                i += 2
-            else:
-                word.pieces.append(('lit', c, i, i + 1, 'bare'))
-                i += 1
-        elif c == "'":
-            end = text.find("'", i + 1)
-            if end < 0:
-                raise ConfigError('a single quote is not closed')
-            for k in range(i + 1, end):
-                word.pieces.append(('lit', text[k], k, k + 1, 'sq'))
-            word.pieces.append(('quote', "'", end, end + 1, 'sq'))
-            i = end + 1
-        elif c == '"':
-            i = _sh_double_quoted(text, i + 1, word)
-        elif c in '$`':
-            i = _sh_expansion_piece(text, i, word, 'bare')
-        else:
-            word.pieces.append(('lit', c, i, i + 1, 'bare'))
-            i += 1
-    return words
+        word, i = _word(text, i)
+        out.append(word)
+    return out
 
 
-def _sh_skip_heredocs(text, i, heredocs):
+def _skip(text, i, heredocs):
+    """Between words: the index after what starts at ``i`` (a blank, a continuation, a comment, an
+    operator, the here-documents a line break ends), or None when a word starts there.
+    ``heredocs`` collects the here-documents announced on the current line."""
+    c = text[i]
+    if c == '\\' and text[i + 1:i + 2] == '\n':
+        return i + 2
+    if c == '\n' and heredocs:
+        i = _skip_heredocs(text, i + 1, heredocs)
+        del heredocs[:]
+        return i
+    if c in _BLANK:
+        return i + 1
+    if c == '#':
+        nl = text.find('\n', i)
+        return len(text) if nl < 0 else nl
+    if text.startswith('<<', i):
+        delimiter, i = _heredoc_delimiters(text, i)
+        if delimiter:
+            heredocs.append(delimiter)
+        return i
+    if c in _OPERATOR:
+        return i + 1
+    return None
+
+
+def _word(text, i):
+    """(word, index after it) for the word starting at ``i``."""
+    word = Word(i)
+    while i < len(text) and text[i] not in _BLANK and text[i] not in _OPERATOR:
+        i = _piece(text, i, word)
+    word.end = i
+    return word, i
+
+
+def _piece(text, i, word):
+    """Add to ``word`` what starts at ``i``; the index after it."""
+    c = text[i]
+    if c == '\\':
+        return _backslash(text, i, word)
+    if c == "'":
+        return _single_quoted(text, i, word)
+    if c == '"':
+        return _double_quoted(text, i + 1, word)
+    if c in '$`':
+        return _expansion_piece(text, i, word, 'bare')
+    word.pieces.append(('lit', c, i, i + 1, 'bare'))
+    return i + 1
+
+
+def _backslash(text, i, word):
+    if text[i + 1:i + 2] == '\n':  # a continuation: the word goes on
+        return i + 2
+    if i + 1 < len(text):
+        word.pieces.append(('lit', text[i + 1], i, i + 2, 'bare'))
+        return i + 2
+    word.pieces.append(('lit', '\\', i, i + 1, 'bare'))
+    return i + 1
+
+
+def _single_quoted(text, i, word):
+    end = text.find("'", i + 1)
+    if end < 0:
+        raise ConfigError('a single quote is not closed')
+    for k in range(i + 1, end):
+        word.pieces.append(('lit', text[k], k, k + 1, 'sq'))
+    word.pieces.append(('quote', "'", end, end + 1, 'sq'))
+    return end + 1
+
+
+def _skip_heredocs(text, i, heredocs):
     for delimiter, strip_tabs in heredocs:
         while i < len(text):
             nl = text.find('\n', i)
@@ -162,11 +181,11 @@ def _sh_skip_heredocs(text, i, heredocs):
     return i
 
 
-def _sh_expansion_piece(text, i, word, context):
+def _expansion_piece(text, i, word, context):
     if text[i] == '`':
-        end = _sh_skip_quoted(text, i + 1, '`')
+        end = _skip_quoted(text, i + 1, '`')
     else:
-        end, unsure = _sh_expansion(text, i)
+        end, unsure = _expansion(text, i)
         word.unsure = word.unsure or unsure
         if end is None:
             word.pieces.append(('lit', '$', i, i + 1, context))
@@ -175,7 +194,7 @@ def _sh_expansion_piece(text, i, word, context):
     return end
 
 
-def _sh_double_quoted(text, i, word):
+def _double_quoted(text, i, word):
     n = len(text)
     while i < n:
         c = text[i]
@@ -188,7 +207,7 @@ def _sh_double_quoted(text, i, word):
             word.pieces.append(('lit', text[i + 1], i, i + 2, 'dq'))
             i += 2
         elif c in '$`':
-            i = _sh_expansion_piece(text, i, word, 'dq')
+            i = _expansion_piece(text, i, word, 'dq')
         else:
             word.pieces.append(('lit', c, i, i + 1, 'dq'))
             i += 1

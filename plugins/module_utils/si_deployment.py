@@ -116,25 +116,42 @@ def plan_location(doc, location, settings, si_home):
     (edits, changed_keys, complete) where complete is False when a new level had to be
     created (the caller re-parses and plans again)."""
     node, depth, chain = doc.walk(location)
-    wanted = []
-    for key, role in location.keys:
-        current = None
-        if depth == len(location.steps):
-            pair = doc.get(node, key, location.label)
-            if pair is not None and isinstance(pair[1], ScalarNode):
-                current = pair[1].value
-        text = desired_text(role, settings, location, current, si_home)
-        if text is not None:
-            wanted.append((key, role, text))
+    found = depth == len(location.steps)
+    wanted = _wanted(doc, location, settings, si_home, node if found else None)
     if not wanted:
         return [], [], True
     flow = [n for n in chain[1:] if n.flow_style]
     if location.optional and flow:
         return _unflow(doc, location, chain, flow[0], node, depth, wanted)
-    if depth < len(location.steps):
+    if not found:
         if not location.optional:
             raise ConfigError('%s lacks %s; this module does not invent SI\'s structure' % (doc.what, location.label))
         return _create_rest(doc, location, node, depth, wanted), [w[0] for w in wanted], False
+    edits, changed = _edit_keys(doc, location, node, wanted)
+    return edits, changed, True
+
+
+def _current(doc, location, node, key):
+    """The string ``key`` holds in the location's mapping ``node`` (None: absent, not a scalar, or no node)."""
+    pair = doc.get(node, key, location.label) if node is not None else None
+    if pair is not None and isinstance(pair[1], ScalarNode):
+        return pair[1].value
+    return None
+
+
+def _wanted(doc, location, settings, si_home, node):
+    """[(key, role, text)]: the keys of ``location`` being set, and the text each should hold."""
+    wanted = []
+    for key, role in location.keys:
+        text = desired_text(role, settings, location, _current(doc, location, node, key), si_home)
+        if text is not None:
+            wanted.append((key, role, text))
+    return wanted
+
+
+def _edit_keys(doc, location, node, wanted):
+    """(edits, changed keys) for a location that exists: its keys replaced, the missing keys of an
+    optional block added."""
     edits, changed, missing = [], [], []
     for key, role, text in wanted:
         pair = doc.get(node, key, location.label)
@@ -153,7 +170,7 @@ def plan_location(doc, location, settings, si_home):
         lines = ['%s%s: %s' % (' ' * indent, key, _new_scalar(text, role, key, location)) for key, role, text in missing]
         edits.append(insert_at_line(doc, doc.last_line(node), lines))
         changed.extend(m[0] for m in missing)
-    return edits, changed, True
+    return edits, changed
 
 
 def _new_scalar(text, role, key, location):
