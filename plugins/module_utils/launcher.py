@@ -130,12 +130,9 @@ def plan_launcher(data, settings, si_home, what='carbon.sh'):
     options change (every other byte stays), and the result is read back as the shell
     reads it to prove the JVM gets exactly the wanted values."""
     launcher = read_launcher(data, what)
-    wanted = []
-    for prop, role in LAUNCHER_PROPS:
-        text = launcher_text(role, settings, si_home)
-        if text is not None:
-            wanted.append((prop, text))
-    missing = [w[0] for w in wanted if launcher.get(w[0]) is None]
+    wanted = [(prop, launcher_text(role, settings, si_home)) for prop, role in LAUNCHER_PROPS]
+    wanted = [(prop, text) for prop, text in wanted if text is not None]
+    missing = [prop for prop, dummy in wanted if launcher.get(prop) is None]
     if missing:
         raise ConfigError('%s has no line setting %s; this module edits the launcher\'s existing lines only '
                           '(set launcher to an empty string to skip it), and nothing was changed'
@@ -144,16 +141,24 @@ def plan_launcher(data, settings, si_home, what='carbon.sh'):
     changed = []
     for prop, text in wanted:
         hit = launcher.get(prop)
-        if shell_words.symbols(hit.pieces) == shell_words.symbols(shell_words.words(text)[0].pieces):
-            continue
-        edits.append((hit.start, hit.end, hit.replacement(text)))
-        changed.append('javax.net.ssl.%s' % prop)
+        if shell_words.symbols(hit.pieces) != _symbols_of(text):
+            edits.append((hit.start, hit.end, hit.replacement(text)))
+            changed.append('javax.net.ssl.%s' % prop)
     new_text = apply_edits(launcher.text, edits)
     if edits:
-        check = read_launcher(new_text, what)
-        got = dict((prop, shell_words.symbols(check.get(prop).pieces)) for prop, dummy in wanted if check.get(prop))
-        if got != dict((prop, shell_words.symbols(shell_words.words(text)[0].pieces)) for prop, text in wanted) \
-                or check.others() != launcher.others():  # pragma: no cover - a bug guard
-            raise ConfigError('%s: the shell would not read the changed launcher as intended; nothing was changed'
-                              % what)
+        _check_rewritten(launcher, read_launcher(new_text, what), wanted, what)
     return new_text, changed
+
+
+def _symbols_of(text):
+    """What the shell word ``text`` means (shell_words.symbols)."""
+    return shell_words.symbols(shell_words.words(text)[0].pieces)
+
+
+def _check_rewritten(old, new, wanted, what):
+    """The rewritten launcher gives the JVM exactly the wanted values, and every other word as before."""
+    got = dict((prop, shell_words.symbols(new.get(prop).pieces)) for prop, dummy in wanted if new.get(prop))
+    if got != dict((prop, _symbols_of(text)) for prop, text in wanted) \
+            or new.others() != old.others():  # pragma: no cover - a bug guard
+        raise ConfigError('%s: the shell would not read the changed launcher as intended; nothing was changed'
+                          % what)

@@ -203,34 +203,48 @@ def _unflow(doc, location, chain, flow, node, depth, wanted):
     """The edit that rewrites ``flow`` (the outermost flow collection, e.g. ``siddhi:
     {extensions: []}``, on the way to an optional location) in block style, with the
     missing part of the location merged in. Returns plan_location()'s triple."""
-    if depth == len(location.steps):
-        current = [doc.get(node, key, location.label) for key, dummy, dummy2 in wanted]
-        if all(pair is not None and is_string_scalar(pair[1]) and pair[1].value == text
-               for pair, (dummy, dummy2, text) in zip(current, wanted)):
-            return [], [], True
+    found = depth == len(location.steps)
+    if found and _holds_already(doc, location, node, wanted):
+        return [], [], True
     leaf = [(key, _new_scalar(text, role, key, location)) for key, role, text in wanted]
-    extra = leaf if depth == len(location.steps) else template(location.steps[depth:], leaf)
+    extra = leaf if found else template(location.steps[depth:], leaf)
     if not isinstance(node, (MappingNode, SequenceNode)) or isinstance(extra, Seq) != isinstance(node, SequenceNode):
         raise ConfigError('%s: cannot add %s below a single value' % (doc.what, location.label))
-    parent = chain[chain.index(flow) - 1]
-    if isinstance(parent, MappingNode):
-        key = [k for k, v in parent.value if v is flow][0]
-        indent = key.start_mark.column + 2
-    else:
-        indent = flow.start_mark.column
+    indent = _block_indent(chain, flow)
     what = '%s: %s, written in flow style,' % (doc.what, location.label)
-    old = block_of(doc, flow, None, None, what)
+    _check_block_reads_the_same(doc, flow, indent, what)
     new = block_of(doc, flow, node, extra, what)
-    if isinstance(old, list) and yaml.load(yaml_value(old, indent, '\n'), Loader=SAFE_LOADER) != \
-            yaml.load('k: ' + doc.text[flow.start_mark.index:flow.end_mark.index], Loader=SAFE_LOADER):
-        raise ConfigError('%s cannot be rewritten in block style by this module; write it in block style first'
-                          % what)
     # the collection leaves its line (a comment after it stays there); its block lines follow
     start = flow.start_mark.index
     while start > 0 and doc.text[start - 1] in ' \t':
         start -= 1
     return [(start, flow.end_mark.index, ''), insert_at_line(doc, flow.end_mark.line, render_lines(new, indent))], \
         [w[0] for w in wanted], False
+
+
+def _holds_already(doc, location, node, wanted):
+    """True when every wanted key of the location's mapping ``node`` holds its text already."""
+    current = [doc.get(node, key, location.label) for key, dummy, dummy2 in wanted]
+    return all(pair is not None and is_string_scalar(pair[1]) and pair[1].value == text
+               for pair, (dummy, dummy2, text) in zip(current, wanted))
+
+
+def _block_indent(chain, flow):
+    """The indent of the block lines that replace the flow collection ``flow``."""
+    parent = chain[chain.index(flow) - 1]
+    if isinstance(parent, MappingNode):
+        key = [k for k, v in parent.value if v is flow][0]
+        return key.start_mark.column + 2
+    return flow.start_mark.column
+
+
+def _check_block_reads_the_same(doc, flow, indent, what):
+    """The flow collection written in block style must load as the same data."""
+    old = block_of(doc, flow, None, None, what)
+    if isinstance(old, list) and yaml.load(yaml_value(old, indent, '\n'), Loader=SAFE_LOADER) != \
+            yaml.load('k: ' + doc.text[flow.start_mark.index:flow.end_mark.index], Loader=SAFE_LOADER):
+        raise ConfigError('%s cannot be rewritten in block style by this module; write it in block style first'
+                          % what)
 
 
 class DeploymentPlan(object):

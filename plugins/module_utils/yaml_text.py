@@ -172,24 +172,13 @@ class DeploymentConfig(object):
         where = ''
         for n, step in enumerate(location.steps):
             if step[0] == 'key':
-                if not isinstance(node, MappingNode):
-                    raise ConfigError('%s: %s is not a mapping, so %s cannot be found'
-                                      % (self.what, where or 'the top level', location.label))
-                pair = self.get(node, step[1], where)
-                if pair is None:
-                    return node, n, chain
-                node = pair[1]
+                found = self._key_step(node, step[1], where, location)
                 where = (where + ' > ' if where else '') + step[1]
             else:
-                if not isinstance(node, SequenceNode):
-                    raise ConfigError('%s: %s is not a list, so %s cannot be found' % (self.what, where, location.label))
-                items = [item for item in node.value if self._matches(item, step[1])]
-                if len(items) > 1:
-                    raise ConfigError('%s: %s matches %d list items under %s; SI would use only one'
-                                      % (self.what, location.label, len(items), where))
-                if not items:
-                    return node, n, chain
-                node = items[0]
+                found = self._select_step(node, step[1], where, location)
+            if found is None:
+                return node, n, chain
+            node = found
             chain.append(node)
         if not isinstance(node, MappingNode):
             raise ConfigError('%s: %s is not a mapping' % (self.what, location.label))
@@ -197,6 +186,24 @@ class DeploymentConfig(object):
             raise ConfigError('%s: %s is written in flow style ({...}); this module edits block style only'
                               % (self.what, location.label))
         return node, len(location.steps), chain
+
+    def _key_step(self, node, key, where, location):
+        """The value of ``key`` in the mapping ``node`` (None when absent)."""
+        if not isinstance(node, MappingNode):
+            raise ConfigError('%s: %s is not a mapping, so %s cannot be found'
+                              % (self.what, where or 'the top level', location.label))
+        pair = self.get(node, key, where)
+        return None if pair is None else pair[1]
+
+    def _select_step(self, node, conditions, where, location):
+        """The one item of the sequence ``node`` matching ``conditions`` (None when none does)."""
+        if not isinstance(node, SequenceNode):
+            raise ConfigError('%s: %s is not a list, so %s cannot be found' % (self.what, where, location.label))
+        items = [item for item in node.value if self._matches(item, conditions)]
+        if len(items) > 1:
+            raise ConfigError('%s: %s matches %d list items under %s; SI would use only one'
+                              % (self.what, location.label, len(items), where))
+        return items[0] if items else None
 
     def find(self, location):
         node, depth, dummy = self.walk(location)
@@ -368,19 +375,7 @@ def block_of(doc, node, target, extra, what):
     """The structure render_lines() writes for ``node`` (a flow collection), its scalars as
     written; ``extra`` is merged into ``target``. An empty collection stays ``{}``/``[]``."""
     if isinstance(node, MappingNode):
-        pairs = []
-        for key, value in node.value:
-            if not isinstance(key, ScalarNode):
-                raise ConfigError('%s has a key that is not a single value' % what)
-            pairs.append((doc.text[key.start_mark.index:key.end_mark.index], block_of(doc, value, target, extra, what)))
-        if node is target:
-            names = [k for k, dummy in pairs]
-            for key, value in extra:
-                if key in names and not isinstance(value, list):
-                    pairs[names.index(key)] = (key, value)
-                else:
-                    pairs = merge_pairs(pairs, [(key, value)])
-        return pairs or '{}'
+        return _block_mapping(doc, node, target, extra, what)
     if isinstance(node, SequenceNode):
         items = Seq(block_of(doc, item, target, extra, what) for item in node.value)
         if node is target:
@@ -391,3 +386,19 @@ def block_of(doc, node, target, extra, what):
     if node.start_mark.line != node.end_mark.line:
         raise ConfigError('%s has a value over several lines; write it in block style first' % what)
     return doc.text[node.start_mark.index:node.end_mark.index]
+
+
+def _block_mapping(doc, node, target, extra, what):
+    pairs = []
+    for key, value in node.value:
+        if not isinstance(key, ScalarNode):
+            raise ConfigError('%s has a key that is not a single value' % what)
+        pairs.append((doc.text[key.start_mark.index:key.end_mark.index], block_of(doc, value, target, extra, what)))
+    if node is target:
+        names = [k for k, dummy in pairs]
+        for key, value in extra:
+            if key in names and not isinstance(value, list):
+                pairs[names.index(key)] = (key, value)
+            else:
+                pairs = merge_pairs(pairs, [(key, value)])
+    return pairs or '{}'
