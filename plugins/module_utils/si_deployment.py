@@ -279,25 +279,28 @@ def plan_deployment(text, settings, si_home, ssl_configs=False, siddhi_http=Fals
         if keys:
             changes.append(Change(loc.label, what, keys))
     new_text = apply_edits(doc.text, edits)
-    optional = []
-    if ssl_configs:
-        optional.append(SSL_CONFIGS)
-    if siddhi_http:
-        optional.extend([SIDDHI_HTTP_SOURCE, SIDDHI_HTTP_SINK])
+    optional = ([SSL_CONFIGS] if ssl_configs else []) + ([SIDDHI_HTTP_SOURCE, SIDDHI_HTTP_SINK] if siddhi_http else [])
     for loc in optional:
-        keys_changed = []
-        for dummy in range(len(loc.steps) + 1):
-            doc = DeploymentConfig.parse(new_text, what)
-            loc_edits, keys, complete = plan_location(doc, loc, settings, si_home)
-            new_text = apply_edits(doc.text, loc_edits)
-            keys_changed.extend(k for k in keys if k not in keys_changed)
-            if complete:
-                break
+        new_text, keys_changed = _plan_optional(new_text, loc, settings, si_home, what)
         if keys_changed:
             changes.append(Change(loc.label, what, keys_changed))
     new_text = bom + new_text
     after_data = check_result(text, new_text, settings, si_home, optional, what)
     return DeploymentPlan(text, new_text, changes, profile, after_data)
+
+
+def _plan_optional(text, loc, settings, si_home, what):
+    """(new text, keys changed) for an optional block, created level by level (each level
+    added is parsed again before the next)."""
+    keys_changed = []
+    for dummy in range(len(loc.steps) + 1):
+        doc = DeploymentConfig.parse(text, what)
+        loc_edits, keys, complete = plan_location(doc, loc, settings, si_home)
+        text = apply_edits(doc.text, loc_edits)
+        keys_changed.extend(k for k in keys if k not in keys_changed)
+        if complete:
+            break
+    return text, keys_changed
 
 
 def check_result(before, after, settings, si_home, optional, what):
