@@ -105,8 +105,7 @@ def check_options(module):
     if not (p['keystore'] or p['truststore'] or p['secure_vault']):
         raise InvalidInputError('state=present needs keystore, truststore or secure_vault')
     _check_vault_mode(p)
-    if (ssl_configs_wanted(p) or p['siddhi_http_extensions']) and not (p['keystore'] and p['truststore']):
-        raise InvalidInputError('ssl_configs and siddhi_http_extensions need both keystore and truststore')
+    _check_blocks(p)
     for name in ('keystore', 'truststore'):
         if p[name]:
             _check_store_password(module, name)
@@ -124,6 +123,11 @@ def _check_vault_mode(p):
     if p['ssl_configs'] is False:
         raise InvalidInputError('passwords_as=secure_vault needs ssl_configs: carbon.sh cannot resolve ${sec:}, so SI '
                                 'must set javax.net.ssl.* from ssl.configs at start')
+
+
+def _check_blocks(p):
+    if (ssl_configs_wanted(p) or p['siddhi_http_extensions']) and not (p['keystore'] and p['truststore']):
+        raise InvalidInputError('ssl_configs and siddhi_http_extensions need both keystore and truststore')
 
 
 def _check_store_password(module, name):
