@@ -89,10 +89,10 @@ def _read_configuration(paths):
 def secrets_path_of(text, paths):
     """The secrets file deployment.yaml names (SI's default when it cannot be resolved)."""
     try:
-        doc = yt.DeploymentConfig.parse(text, paths.deployment)
+        values = yt.DeploymentConfig.parse(text, paths.deployment).values(sl.location('securevault')) or {}
     except ConfigError:
-        doc = None
-    return sl.vault_references(doc, paths.si_home).secrets_file
+        values = {}
+    return sl.VaultReferences(values, {}, paths.si_home).secrets_file
 
 
 # ---------------------------------------------------------------- options
@@ -422,7 +422,8 @@ class Validation(object):
     def _secrets(self, doc, secrets_text):
         if secrets_text is not None:
             return sv.SecretsFile(secrets_text)
-        named = sl.vault_references(doc, self.paths.si_home).named_secrets_file
+        values = doc.values(sl.location('securevault')) or {}
+        named = sl.VaultReferences(values, {}, self.paths.si_home).named_secrets_file
         return sv.read_secrets_file(named or '/nonexistent')
 
     def _location(self, loc, values):
