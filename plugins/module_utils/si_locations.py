@@ -117,6 +117,7 @@ def location(name):
     """The location called ``name`` (``'https_listener'``, ``'securevault'``, ...)."""
     return _BY_NAME[name]
 
+
 # Top-level keys SI prefers over wso2.transport.http / data.agent.config / wso2.securevault.
 SHADOWING_KEYS = ('transports', 'securevault')
 

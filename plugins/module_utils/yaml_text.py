@@ -47,7 +47,6 @@ def check_yaml_dependency(module):
                          exception=YAML_IMPORT_ERROR)
 
 
-
 # ---------------------------------------------------------------- YAML scalars
 
 def yaml_reads_as(fragment, expected):

@@ -164,8 +164,8 @@ def test_every_location_rewired_and_only_those_lines_change(home, profile):
     listener = doc.values(sl.location('https_listener'))
     assert listener == {'keyStoreFile': '${carbon.home}/resources/security/si-tls.jks',
                         'keyStorePassword': KS_PW, 'certPass': KS_PW}
-    assert doc.values(sl.location('databridge')) == {'keyStoreLocation': '${sys:carbon.home}/resources/security/si-tls.jks',
-                                           'keyStorePassword': KS_PW}
+    assert doc.values(sl.location('databridge')) == {
+        'keyStoreLocation': '${sys:carbon.home}/resources/security/si-tls.jks', 'keyStorePassword': KS_PW}
     for loc in (sl.location('agent_thrift'), sl.location('agent_binary')):
         assert doc.values(loc) == {'trustStorePath': '${sys:carbon.home}/resources/security/si-trust.jks',
                                    'trustStorePassword': TS_PW}
