@@ -24,6 +24,10 @@ import stat
 import struct
 
 from ansible_collections.wso2si.keystores.plugins.module_utils.errors import InvalidInputError
+from ansible_collections.wso2si.keystores.plugins.module_utils.si_deployment import profile_of
+from ansible_collections.wso2si.keystores.plugins.module_utils.si_locations import (
+    OPTIONAL_LOCATIONS, STORE_OF_ROLE, locations_for, resolve_config_path, vault_references,
+)
 
 READ, WRITE, EXECUTE = 4, 2, 1
 
@@ -188,23 +192,18 @@ def new_file_owner(path, mode):
 
 def startup_files(doc, si_home, deployment_path):
     """[(path, what)]: the files SI opens at start, as ``doc`` (a DeploymentConfig) names them."""
-    from ansible_collections.wso2si.keystores.plugins.module_utils import si_configuration as sc
     out = [(deployment_path, 'the configuration')]
-    for loc in sc.locations_for(doc.profile(), doc) + sc.OPTIONAL_LOCATIONS:
+    for loc in locations_for(profile_of(doc), doc) + OPTIONAL_LOCATIONS:
         values = doc.values(loc) or {}
         for key, role in loc.keys:
             if role in ('keystore_path', 'truststore_path') and key in values:
-                out.append((sc.resolve_config_path(values[key], si_home), 'the %s named at %s > %s'
-                            % (sc.STORE_OF_ROLE[role], loc.label, key)))
-    vault = doc.values(sc.LOCATIONS[5]) or {}
-    master = doc.values(sc.LOCATIONS[6]) or {}
-    server = os.path.join(si_home, 'conf', 'server')
-    if vault.get('keystoreLocation'):
-        out.append((sc.resolve_config_path(vault['keystoreLocation'], si_home), 'the secure vault keystore'))
-    out.append((sc.resolve_config_path(vault.get('secretPropertiesFile'), si_home)
-                or os.path.join(server, 'secrets.properties'), 'the secrets file'))
-    out.append((sc.resolve_config_path(master.get('masterKeyReaderFile'), si_home)
-                or os.path.join(server, 'master-keys.yaml'), 'the master keys file'))
+                out.append((resolve_config_path(values[key], si_home), 'the %s named at %s > %s'
+                            % (STORE_OF_ROLE[role], loc.label, key)))
+    vault = vault_references(doc, si_home)
+    if vault.keystore_location:
+        out.append((vault.keystore, 'the secure vault keystore'))
+    out.append((vault.secrets_file, 'the secrets file'))
+    out.append((vault.master_keys_file, 'the master keys file'))
     seen, files = set(), []
     for path, what in out:
         if path is not None and path not in seen:

@@ -11,6 +11,8 @@
   reads it; entries are changed in place, every other line and comment kept.
 - ``check_secret_value()``: refuses values SI would lose or change.
 - master-keys.yaml: ``read_master_keys()`` and ``master_keys_text()``.
+
+What diffs show of these files is masking.py's.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -27,9 +29,7 @@ from ansible_collections.wso2si.keystores.plugins.module_utils.errors import (
 from ansible_collections.wso2si.keystores.plugins.module_utils.fileio import read_file
 from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import Keystore
 from ansible_collections.wso2si.keystores.plugins.module_utils import certificates as certs
-
-# What diffs show in place of a secret.
-MASK = '********'
+from ansible_collections.wso2si.keystores.plugins.module_utils.yaml_text import pasted_value_survives, yaml
 
 ALIAS_PATTERN = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]*$')
 CIPHER_TEXT = 'cipherText'
@@ -54,7 +54,6 @@ def check_secret_value(alias, value, key_size=None):
     """Refuse, in one sentence that never repeats the value, a secret SI would lose
     or change: empty, holding a space, too long for the vault key, or one that does
     not read back as itself once SI pastes it unquoted into deployment.yaml."""
-    from ansible_collections.wso2si.keystores.plugins.module_utils.si_configuration import pasted_value_survives
     if value is None or value == '':
         raise InvalidInputError('the secret %r is empty; SI would read an empty value' % alias)
     if ' ' in value:
@@ -462,7 +461,6 @@ def master_keys_text(keystore_password, key_password):
 
 def parse_master_keys(data, what):
     """{'permanent': bool, 'keyStorePassword': str|None, 'privateKeyPassword': str|None}."""
-    import yaml
     try:
         doc = yaml.safe_load(data)
     except yaml.YAMLError as exc:
@@ -496,17 +494,3 @@ def read_master_keys(path):
         return parse_master_keys(data, 'the master keys file %s' % path)
     except KeystoreError:
         return None
-
-
-def mask_properties(text):
-    """secrets.properties text for a diff: every value masked, comments and kinds kept."""
-    out = []
-    for line in text.splitlines(True):
-        stripped = line.lstrip()
-        if stripped and stripped[0] not in '#!' and '=' in line:
-            key, dummy, value = line.partition('=')
-            kind = value.split(' ', 1)[0] if ' ' in value else ''
-            ending = line[len(line.rstrip('\r\n')):]
-            line = '%s=%s%s%s%s' % (key, kind, ' ' if kind else '', MASK, ending)
-        out.append(line)
-    return ''.join(out)

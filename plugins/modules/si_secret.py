@@ -100,7 +100,7 @@ options:
     description: The master keys file. Default, the C(masterKeyReaderFile) that deployment.yaml names.
     type: path
 requirements:
-  # Keep in sync with plugins/module_utils/deps.py, si_configuration.py and requirements.txt.
+  # Keep in sync with plugins/module_utils/deps.py, yaml_text.py and requirements.txt.
   - cryptography >= 41.0.0 on the managed host
   - pyjks >= 20.0.0 on the managed host
   - PyYAML >= 5.1 on the managed host (reading deployment.yaml and master-keys.yaml, and the paste check of values)
@@ -194,185 +194,11 @@ backup_files:
   sample: {}
 '''
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.wso2si.keystores.plugins.module_utils import secure_vault as sv
-from ansible_collections.wso2si.keystores.plugins.module_utils import si_configuration as sc
-from ansible_collections.wso2si.keystores.plugins.module_utils.errors import ConfigError, InvalidInputError
-from ansible_collections.wso2si.keystores.plugins.module_utils.fileio import read_file, remove_stale_temporaries
-from ansible_collections.wso2si.keystores.plugins.module_utils.store_file import run, warn_on_default_password
-
-FILE_MODE = 0o600
-
-
-def locate(p):
-    """Paths and vault facts from the options, then deployment.yaml, then SI's defaults."""
-    found = {}
-    home = os.path.abspath(p['si_home']) if p['si_home'] else None
-    if home:
-        if not os.path.isdir(home):
-            raise InvalidInputError('si_home %s is not a directory' % home)
-        deployment = os.path.join(home, 'conf', 'server', 'deployment.yaml')
-        data = read_file(deployment, what='the configuration %s' % deployment)
-        values, master = {}, {}
-        if data is not None:
-            doc = sc.DeploymentConfig.parse(data, deployment)
-            values = doc.values(sc.LOCATIONS[5]) or {}
-            master = doc.values(sc.LOCATIONS[6]) or {}
-        security = os.path.join(home, 'resources', 'security')
-        conf = os.path.join(home, 'conf', 'server')
-        found['secrets_file'] = sc.resolve_config_path(values.get('secretPropertiesFile'), home) or \
-            os.path.join(conf, 'secrets.properties')
-        found['vault_keystore_path'] = sc.resolve_config_path(values.get('keystoreLocation'), home) or \
-            os.path.join(security, 'securevault.jks')
-        found['vault_key_alias'] = values.get('privateKeyAlias') or 'wso2carbon'
-        found['master_keys_file'] = sc.resolve_config_path(master.get('masterKeyReaderFile'), home) or \
-            os.path.join(conf, 'master-keys.yaml')
-    for name in ('secrets_file', 'vault_keystore_path', 'vault_key_alias', 'master_keys_file'):
-        if p[name]:
-            found[name] = os.path.abspath(p[name]) if name != 'vault_key_alias' else p[name]
-    if not found.get('secrets_file'):
-        raise InvalidInputError('give si_home or secrets_file')
-    if not found.get('master_keys_file'):
-        found['master_keys_file'] = os.path.join(os.path.dirname(found['secrets_file']), 'master-keys.yaml')
-    return found
-
-
-def vault_passwords(p, where):
-    """(store password, key password) from the options, else the master keys file."""
-    store_pw, key_pw = p['vault_keystore_password'], p['vault_key_password']
-    if store_pw is None:
-        master = sv.read_master_keys(where['master_keys_file'])
-        if master is None or not master.get('keyStorePassword'):
-            raise InvalidInputError('give vault_keystore_password: the master keys file %s does not provide it'
-                                    % where['master_keys_file'])
-        store_pw = master['keyStorePassword']
-        if key_pw is None:
-            key_pw = master.get('privateKeyPassword')
-    return store_pw, (key_pw if key_pw is not None else store_pw)
-
-
-def ensure(module):
-    p = module.params
-    where = locate(p)
-    aliases = [sv.check_alias(item['alias']) for item in p['secrets']]
-    if len(set(aliases)) != len(aliases):
-        raise InvalidInputError('the alias %r is listed more than once' % [a for a in aliases if aliases.count(a) > 1][0])
-    need_vault = (p['state'] == 'present' and p['secrets']) or p['master_keys']
-    if need_vault:
-        for name in ('vault_keystore_path', 'vault_key_alias'):
-            if not where.get(name):
-                raise InvalidInputError('give si_home or %s' % name)
-    files = [where['secrets_file']] + ([where['master_keys_file']] if p['master_keys'] else [])
-    for f in files:
-        remove_stale_temporaries(f)
-    with sc.locked_all(files):
-        # read deployment.yaml again under the lock, the same lock si_config writes it under
-        again = locate(p)
-        if [again['secrets_file'], again['master_keys_file']] != [where['secrets_file'], where['master_keys_file']]:
-            raise ConfigError('the secure vault settings in deployment.yaml changed while this task ran; run it again')
-        return apply(module, again, need_vault)
-
-
-def apply(module, where, need_vault):
-    p = module.params
-    result = dict(changed=False, changed_aliases=[], removed=[], secrets_file=where['secrets_file'])
-    vault = None
-    store_pw = key_pw = None
-    if need_vault:
-        store_pw, key_pw = vault_passwords(p, where)
-        if p['master_keys']:  # SI could not read them back from master-keys.yaml
-            sv.check_vault_password(store_pw, 'the vault keystore password')
-            sv.check_vault_password(key_pw, 'the vault key password')
-        warn_on_default_password(module, store_pw, 'the vault keystore password')
-        vault = sv.open_vault(where['vault_keystore_path'], store_pw, where['vault_key_alias'], key_pw,
-                              what='the vault keystore %s' % where['vault_keystore_path'])
-        result['vault_key_sha256'] = vault.fingerprint()
-        if sc.shipped_fingerprints_of_cert(vault.certificate):
-            module.warn('the vault holds the shipped WSO2 key, which everyone has: secrets it encrypts are not '
-                        'protected; create your own vault keystore and point SI at it with si_config')
-
-    data = read_file(where['secrets_file'], what='the secrets file %s' % where['secrets_file'])
-    try:
-        before = data.decode('utf-8') if data is not None else None
-    except UnicodeDecodeError as exc:
-        raise ConfigError('the secrets file %s is not UTF-8 text' % where['secrets_file']) from exc
-    secrets = sv.SecretsFile(before or '')
-    for alias in secrets.duplicates():
-        module.warn('the secrets file lists %r more than once; Java uses the last entry' % alias)
-    if p['state'] == 'present':
-        wanted = {}
-        for item in p['secrets']:
-            if item.get('value') is None:
-                raise InvalidInputError('the secret %r needs a value' % item['alias'])
-            wanted[item['alias']] = item['value']
-        for alias, value in wanted.items():  # all refusals before anything changes
-            sv.check_secret_value(alias, value, vault.key_size if vault else None)
-        foreign = sv.foreign_entries(secrets, vault, skip=wanted) if wanted else []
-        result['changed_aliases'] = sv.ensure_secrets(secrets, vault, wanted) if wanted else []
-        if foreign and result['changed_aliases']:
-            raise ConfigError('the secrets file %s holds entries the vault key (%s, alias %r) does not decrypt, so they '
-                              'belong to another key and SI reads them as empty strings: %s; remove them (state=absent) '
-                              'or re-encrypt them with this key (si_config does when it moves SI from their key to this '
-                              'one) before adding secrets; nothing was changed'
-                              % (where['secrets_file'], where['vault_keystore_path'], where['vault_key_alias'],
-                                 ', '.join(foreign)))
-        if foreign:
-            module.warn('the secrets file %s holds entries the vault key does not decrypt, which SI reads as empty '
-                        'strings: %s' % (where['secrets_file'], ', '.join(foreign)))
-    else:
-        result['removed'] = [item['alias'] for item in p['secrets'] if secrets.remove(item['alias'])]
-    after = secrets.dumps()
-    secrets_changed = after != (before or '') and not (before is None and not after)
-    secrets_mode = before is not None and sc.mode_differs(where['secrets_file'], FILE_MODE)
-
-    master_before = master_after = None
-    if p['master_keys']:
-        result['master_keys_file'] = where['master_keys_file']
-        raw = read_file(where['master_keys_file'], what='the master keys file %s' % where['master_keys_file'])
-        current = None
-        if raw is not None:
-            try:
-                current = sv.parse_master_keys(raw, 'the master keys file %s' % where['master_keys_file'])
-            except ConfigError:
-                current = None
-            master_before = raw.decode('utf-8', 'replace')
-        if current != {'permanent': True, 'keyStorePassword': store_pw, 'privateKeyPassword': key_pw}:
-            master_after = sv.master_keys_text(store_pw, key_pw)
-        master_mode = raw is not None and sc.mode_differs(where['master_keys_file'], FILE_MODE)
-    else:
-        master_mode = False
-
-    result['changed'] = bool(secrets_changed or secrets_mode or master_after is not None or master_mode)
-    if module._diff:
-        diffs = []
-        if secrets_changed:
-            diffs.append(dict(before_header=where['secrets_file'], after_header=where['secrets_file'],
-                              before=sv.mask_properties(before or ''), after=sv.mask_properties(after)))
-        if master_after is not None:
-            diffs.append(dict(before_header=where['master_keys_file'], after_header=where['master_keys_file'],
-                              before=mask_master(master_before or ''), after=mask_master(master_after)))
-        result['diff'] = diffs
-    if result['changed'] and not module.check_mode:
-        writes = []  # one change (fileio.WriteSet): both files checked writable first, put back on a later failure
-        if secrets_changed or secrets_mode:
-            writes.append(dict(path=where['secrets_file'], data=after.encode('utf-8'), mode=FILE_MODE,
-                               backup=p['backup'] and secrets_changed, enforce_mode=True))
-        if master_after is not None or master_mode:
-            text = master_after if master_after is not None else master_before
-            writes.append(dict(path=where['master_keys_file'], data=text.encode('utf-8'), mode=FILE_MODE,
-                               backup=p['backup'] and master_after is not None, enforce_mode=True))
-        backups = dict((k, v) for k, v in sc.write_files(module, writes).items() if v)
-        if backups:
-            result['backup_files'] = backups
-    return result
-
-
-def mask_master(text):
-    import re
-    return re.sub(r'(?m)^(\s*(keyStorePassword|privateKeyPassword)\s*:\s*(!!binary\s+)?).*$', r"\g<1>" + sv.MASK, text)
+from ansible_collections.wso2si.keystores.plugins.module_utils.backends.si_secret import ensure
+from ansible_collections.wso2si.keystores.plugins.module_utils.store_file import run
+from ansible_collections.wso2si.keystores.plugins.module_utils.yaml_text import check_yaml_dependency
 
 
 def main():
@@ -394,7 +220,7 @@ def main():
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_one_of=[('si_home', 'secrets_file')])
-    sc.check_yaml_dependency(module)
+    check_yaml_dependency(module)
     run(module, ensure)
 
 

@@ -40,7 +40,10 @@ from hypothesis import HealthCheck, example, given, settings, strategies as st
 from ansible_collections.wso2si.keystores.tests.unit.reliability import helpers as h
 from ansible_collections.wso2si.keystores.plugins.module_utils import certificates as certs
 from ansible_collections.wso2si.keystores.plugins.module_utils import secure_vault as sv
-from ansible_collections.wso2si.keystores.plugins.module_utils import si_configuration as sc
+from ansible_collections.wso2si.keystores.plugins.module_utils import launcher as carbon_sh
+from ansible_collections.wso2si.keystores.plugins.module_utils import si_deployment as sd
+from ansible_collections.wso2si.keystores.plugins.module_utils import si_locations as sl
+from ansible_collections.wso2si.keystores.plugins.module_utils import yaml_text as yt
 from ansible_collections.wso2si.keystores.plugins.module_utils.errors import KeystoreError
 from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import Keystore
 
@@ -304,12 +307,12 @@ def load_store(data):
 
 
 def load_deployment(data):
-    doc = sc.DeploymentConfig.parse(data, 'deployment.yaml')
-    profile = doc.profile()
-    for loc in sc.locations_for(profile, doc) + sc.OPTIONAL_LOCATIONS:
+    doc = yt.DeploymentConfig.parse(data, 'deployment.yaml')
+    profile = sd.profile_of(doc)
+    for loc in sl.locations_for(profile, doc) + sl.OPTIONAL_LOCATIONS:
         doc.values(loc)
-    sc.plan_deployment(data.decode('utf-8'), {'keystore_path': '/si/k.jks',
-                                              'keystore_password': sc.Password('New.pass-1', None)}, '/si')
+    sd.plan_deployment(data.decode('utf-8'), {'keystore_path': '/si/k.jks',
+                                              'keystore_password': sd.Password('New.pass-1', None)}, '/si')
 
 
 def load_launcher(data):
@@ -317,7 +320,7 @@ def load_launcher(data):
         text = data.decode('utf-8')
     except UnicodeDecodeError:
         return
-    sc.plan_launcher(text, {'keystore_path': '/si/k.jks', 'keystore_password': sc.Password('New.pass-1', None)}, '/si')
+    carbon_sh.plan_launcher(text, {'keystore_path': '/si/k.jks', 'keystore_password': sd.Password('New.pass-1', None)}, '/si')
 
 
 def load_secrets(data):

@@ -16,7 +16,7 @@ import tempfile
 import pytest
 
 from ansible_collections.wso2si.keystores.plugins.module_utils import access
-from ansible_collections.wso2si.keystores.plugins.module_utils import si_configuration as sc
+from ansible_collections.wso2si.keystores.plugins.module_utils import yaml_text as yt
 from ansible_collections.wso2si.keystores.plugins.module_utils.errors import InvalidInputError
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -157,7 +157,7 @@ def test_unknown_user_is_one_sentence():
 
 def test_startup_files_of_the_project_fixture():
     with open(os.path.join(PROJECT_HOME, 'conf', 'server', 'deployment.yaml'), 'rb') as f:
-        doc = sc.DeploymentConfig.parse(f.read())
+        doc = yt.DeploymentConfig.parse(f.read())
     files = dict(access.startup_files(doc, '/si', '/si/conf/server/deployment.yaml'))
     assert files['/si/conf/server/deployment.yaml'] == 'the configuration'
     assert files['/si/resources/security/wso2carbon.jks'].startswith('the keystore named at')
@@ -177,7 +177,7 @@ def test_startup_access_problems_name_file_and_user(base):
     os.chown(home, 4242, 4242)
     deployment = os.path.join(home, 'conf', 'server', 'deployment.yaml')
     with open(deployment, 'rb') as f:
-        doc = sc.DeploymentConfig.parse(f.read())
+        doc = yt.DeploymentConfig.parse(f.read())
     assert access.startup_access_problems(doc, home, deployment, SI) == []
     secrets = os.path.join(home, 'conf', 'server', 'secrets.properties')
     os.chown(secrets, 0, 0)

@@ -17,7 +17,11 @@ import pytest
 from ansible_collections.wso2si.keystores.plugins.module_utils import certificates as certs
 from ansible_collections.wso2si.keystores.plugins.module_utils import defaults
 from ansible_collections.wso2si.keystores.plugins.module_utils import secure_vault as sv
-from ansible_collections.wso2si.keystores.plugins.module_utils import si_configuration as sc
+from ansible_collections.wso2si.keystores.plugins.module_utils import launcher as carbon_sh
+from ansible_collections.wso2si.keystores.plugins.module_utils import si_audit as sa
+from ansible_collections.wso2si.keystores.plugins.module_utils import si_deployment as sd
+from ansible_collections.wso2si.keystores.plugins.module_utils import si_locations as sl
+from ansible_collections.wso2si.keystores.plugins.module_utils import yaml_text as yt
 from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import Keystore
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -73,16 +77,16 @@ def rolled_out(tmp_path, identities, tls=None):
     write_store(os.path.join(sec, 'si-vault.jks'), VAULT_PW, keys=[('si-vault', identities['vault'])])
     settings = {
         'keystore_path': os.path.join(sec, 'si-tls.jks'),
-        'keystore_password': sc.Password(KS_PW, sc.SECRET_ALIASES['keystore_password']),
+        'keystore_password': sd.Password(KS_PW, sl.SECRET_ALIASES['keystore_password']),
         'truststore_path': os.path.join(sec, 'si-trust.jks'),
-        'truststore_password': sc.Password(TS_PW, sc.SECRET_ALIASES['truststore_password']),
+        'truststore_password': sd.Password(TS_PW, sl.SECRET_ALIASES['truststore_password']),
         'vault_path': os.path.join(sec, 'si-vault.jks'),
         'vault_alias': 'si-vault',
     }
     deployment = os.path.join(home, 'conf', 'server', 'deployment.yaml')
-    write(deployment, sc.plan_deployment(read(deployment), settings, home, ssl_configs=True, siddhi_http=True).after)
+    write(deployment, sd.plan_deployment(read(deployment), settings, home, ssl_configs=True, siddhi_http=True).after)
     launcher = os.path.join(home, 'wso2', 'server', 'bin', 'carbon.sh')
-    write(launcher, sc.plan_launcher(read(launcher), settings, home)[0])
+    write(launcher, carbon_sh.plan_launcher(read(launcher), settings, home)[0])
     vault = sv.open_vault(os.path.join(sec, 'si-vault.jks'), VAULT_PW, 'si-vault')
     secrets_path = os.path.join(home, 'conf', 'server', 'secrets.properties')
     secrets = sv.SecretsFile(read(secrets_path))
@@ -106,7 +110,7 @@ def where(findings):
 
 def test_shipped_material_in_unknown_places_is_found(tmp_path, identities):
     home, deployment, launcher = rolled_out(tmp_path, identities)
-    assert sc.audit(home, deployment, launcher, {})[0] == []  # the datasource's wso2carbon is not key material
+    assert sa.audit(home, deployment, launcher, {})[0] == []  # the datasource's wso2carbon is not key material
 
     text = read(deployment)
     text = insert_after(text, 'certPass:', (
@@ -136,7 +140,7 @@ def test_shipped_material_in_unknown_places_is_found(tmp_path, identities):
         '    -Dcom.example.tls.keyStore="$CARBON_HOME/resources/security/securevault.jks" \\\n'
         '    -Dcom.example.tls.password=wso2carbon \\\n'))
 
-    findings = sc.audit(home, deployment, launcher, {})[0]
+    findings = sa.audit(home, deployment, launcher, {})[0]
     listener = 'wso2.transport.http.listenerConfigurations[id=custom-https]'
     grpc = 'siddhi.extensions[extension.name=grpc].extension.properties'
     expected = {
@@ -166,14 +170,14 @@ def test_shipped_material_in_unknown_places_is_found(tmp_path, identities):
     ('/etc/si/wso2carbon.jksx', False),
 ])
 def test_shipped_store_names(value, hit):
-    assert bool(sc.SHIPPED_STORE_NAME.search(value)) is hit
+    assert bool(sa.SHIPPED_STORE_NAME.search(value)) is hit
 
 
 def test_sweep_leaves_aliases_users_and_datasources_alone():
-    doc = sc.DeploymentConfig.parse(
+    doc = yt.DeploymentConfig.parse(
         'a:\n  keyAlias: wso2carbon\n  username: wso2carbon\n  other: wso2carbon\n'
         'wso2.datasources:\n  dataSources:\n    - name: DB\n      password: wso2carbon\n')
-    assert where(sc.sweep_deployment(doc, 'server')) == {('default_password', 'a.other', 'other')}
+    assert where(sa.sweep_deployment(doc, 'server')) == {('default_password', 'a.other', 'other')}
 
 
 # ---------------------------------------------------------------- 13.4: one rule
@@ -217,7 +221,7 @@ def test_rule_covers_key_entries_chains_and_trusted_certificates(shipped_key, id
 def test_audit_fails_a_certificate_reissued_on_a_shipped_key(tmp_path, identities, shipped_key):
     reissued = certs.self_signed_certificate(shipped_key, certs.parse_name('CN=si.example.com'), ['DNS:si'])
     home, deployment, launcher = rolled_out(tmp_path, identities, tls=(shipped_key, reissued))
-    findings = sc.audit(home, deployment, launcher, {})[0]
+    findings = sa.audit(home, deployment, launcher, {})[0]
     kinds = set(f['kind'] for f in findings)
     assert kinds == {'shipped_key', 'trusts_shipped_certificate'}
     assert all('with another certificate' in f['detail'] for f in findings)
@@ -233,6 +237,6 @@ def test_audit_fails_the_real_shipped_key_under_a_new_certificate(tmp_path, iden
     reissued = certs.self_signed_certificate(key, certs.parse_name('CN=si.example.com'), ['DNS:si'])
     assert not defaults.is_shipped_wso2_certificate(certs.fingerprint(reissued))
     home, deployment, launcher = rolled_out(tmp_path, identities, tls=(key, reissued))
-    findings = sc.audit(home, deployment, launcher, {})[0]
+    findings = sa.audit(home, deployment, launcher, {})[0]
     assert set(f['kind'] for f in findings) == {'shipped_key', 'trusts_shipped_certificate'}
-    assert sc.shipped_fingerprints_of_cert(reissued)
+    assert sa.is_shipped_certificate(reissued)

@@ -17,7 +17,12 @@ import yaml
 
 from ansible_collections.wso2si.keystores.plugins.module_utils import certificates as certs
 from ansible_collections.wso2si.keystores.plugins.module_utils import secure_vault as sv
-from ansible_collections.wso2si.keystores.plugins.module_utils import si_configuration as sc
+from ansible_collections.wso2si.keystores.plugins.module_utils import launcher as carbon_sh
+from ansible_collections.wso2si.keystores.plugins.module_utils import masking
+from ansible_collections.wso2si.keystores.plugins.module_utils import si_audit as sa
+from ansible_collections.wso2si.keystores.plugins.module_utils import si_deployment as sd
+from ansible_collections.wso2si.keystores.plugins.module_utils import si_locations as sl
+from ansible_collections.wso2si.keystores.plugins.module_utils import yaml_text as yt
 from ansible_collections.wso2si.keystores.plugins.module_utils.errors import ConfigError
 from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import Keystore
 
@@ -86,9 +91,9 @@ def settings(home, vault_mode=False, outside=None):
     sec = os.path.join(home, 'resources', 'security')
     out = {
         'keystore_path': os.path.join(sec, 'si-tls.jks'),
-        'keystore_password': sc.Password(KS_PW, sc.SECRET_ALIASES['keystore_password'] if vault_mode else None),
+        'keystore_password': sd.Password(KS_PW, sl.SECRET_ALIASES['keystore_password'] if vault_mode else None),
         'truststore_path': outside or os.path.join(sec, 'si-trust.jks'),
-        'truststore_password': sc.Password(TS_PW, sc.SECRET_ALIASES['truststore_password'] if vault_mode else None),
+        'truststore_password': sd.Password(TS_PW, sl.SECRET_ALIASES['truststore_password'] if vault_mode else None),
         'vault_path': os.path.join(sec, 'si-vault.jks'),
         'vault_alias': 'si-vault',
     }
@@ -97,9 +102,9 @@ def settings(home, vault_mode=False, outside=None):
 
 def value_lines(text, profile):
     """0-based line numbers of every value of docs/si-reference.md section 1 this module may set."""
-    doc = sc.DeploymentConfig.parse(text)
+    doc = yt.DeploymentConfig.parse(text)
     lines = set()
-    for loc in sc.locations_for(profile, doc):
+    for loc in sl.locations_for(profile, doc):
         node = doc.find(loc)
         for key, role in loc.keys:
             if role in ('secrets_file', 'master_keys_file'):
@@ -117,9 +122,9 @@ def value_lines(text, profile):
     pytest.param(os.path.join(SHARED_SI, 'tooling'), [9743], id='shared-tooling', marks=needs_shared),
 ])
 def test_https_ports_of_real_configurations(home, expected):
-    assert sc.https_ports(yaml.safe_load(deployment_of(home))) == expected
+    assert sd.https_ports(yaml.safe_load(deployment_of(home))) == expected
     # as si_config gets them: from the plan's own load of the rewired text
-    assert sc.https_ports(sc.plan_deployment(deployment_of(home), settings('/opt/si'), '/opt/si').after_data) == expected
+    assert sd.https_ports(sd.plan_deployment(deployment_of(home), settings('/opt/si'), '/opt/si').after_data) == expected
 
 
 def test_https_ports_offset_placeholders_and_odd_shapes():
@@ -132,8 +137,8 @@ def test_https_ports_offset_placeholders_and_odd_shapes():
         '    - just a string\n'
         'siddhi.stores.query.api:\n  listenerConfigurations: not a list\n'
     )
-    assert sc.https_ports(yaml.safe_load(text)) == [9453]
-    assert sc.https_ports(None) == [] and sc.https_ports(['a list']) == []
+    assert sd.https_ports(yaml.safe_load(text)) == [9453]
+    assert sd.https_ports(None) == [] and sd.https_ports(['a list']) == []
 
 
 # ---------------------------------------------------------------- rewiring
@@ -142,7 +147,7 @@ def test_https_ports_offset_placeholders_and_odd_shapes():
 def test_every_location_rewired_and_only_those_lines_change(home, profile):
     before = deployment_of(home)
     new = settings('/opt/si')
-    plan = sc.plan_deployment(before, new, '/opt/si')
+    plan = sd.plan_deployment(before, new, '/opt/si')
     assert plan.profile == profile
     after = plan.after
     # byte diff: same number of lines, and exactly the location value lines differ
@@ -155,36 +160,36 @@ def test_every_location_rewired_and_only_those_lines_change(home, profile):
         head = old_lines[n].split(':', 1)[0]
         assert new_lines[n].startswith(head + ':')
     # every location holds the new values, with the placeholder its location used
-    doc = sc.DeploymentConfig.parse(after)
-    listener = doc.values(sc.LOCATIONS[0])
+    doc = yt.DeploymentConfig.parse(after)
+    listener = doc.values(sl.location('https_listener'))
     assert listener == {'keyStoreFile': '${carbon.home}/resources/security/si-tls.jks',
                         'keyStorePassword': KS_PW, 'certPass': KS_PW}
-    assert doc.values(sc.LOCATIONS[2]) == {'keyStoreLocation': '${sys:carbon.home}/resources/security/si-tls.jks',
-                                           'keyStorePassword': KS_PW}
-    for loc in (sc.LOCATIONS[3], sc.LOCATIONS[4]):
+    assert doc.values(sl.location('databridge')) == {
+        'keyStoreLocation': '${sys:carbon.home}/resources/security/si-tls.jks', 'keyStorePassword': KS_PW}
+    for loc in (sl.location('agent_thrift'), sl.location('agent_binary')):
         assert doc.values(loc) == {'trustStorePath': '${sys:carbon.home}/resources/security/si-trust.jks',
                                    'trustStorePassword': TS_PW}
-    vault = doc.values(sc.LOCATIONS[5])
+    vault = doc.values(sl.location('securevault'))
     assert vault['keystoreLocation'] == '${sys:carbon.home}/resources/security/si-vault.jks'
     assert vault['privateKeyAlias'] == 'si-vault'
     if profile == 'server':
-        assert doc.values(sc.LOCATIONS[1]) == listener
+        assert doc.values(sl.location('query_api_listener')) == listener
     else:
-        assert doc.find(sc.LOCATIONS[1]) is None
+        assert doc.find(sl.location('query_api_listener')) is None
     # the databridge keeps "key : value"
     assert '  keyStoreLocation : ${sys:carbon.home}/resources/security/si-tls.jks\n' in after
     # the result parses; a second run changes nothing
     yaml.safe_load(after)
-    assert not sc.plan_deployment(after, new, '/opt/si').changed
+    assert not sd.plan_deployment(after, new, '/opt/si').changed
     # never a top-level transports or securevault key
-    assert not set(sc.SHADOWING_KEYS) & set(doc.top_keys())
+    assert not set(sl.SHADOWING_KEYS) & set(doc.top_keys())
 
 
 @pytest.mark.parametrize('home, profile', HOMES)
 def test_optional_blocks_only_add_lines(home, profile):
     before = deployment_of(home)
     new = settings('/opt/si')
-    after = sc.plan_deployment(before, new, '/opt/si', ssl_configs=True, siddhi_http=True).after
+    after = sd.plan_deployment(before, new, '/opt/si', ssl_configs=True, siddhi_http=True).after
     ops = difflib.SequenceMatcher(None, before.splitlines(True), after.splitlines(True), autojunk=False).get_opcodes()
     assert not [op for op in ops if op[0] == 'delete']
     replaced = set()
@@ -203,12 +208,12 @@ def test_optional_blocks_only_add_lines(home, profile):
     assert http['source'] == {'keyStoreLocation': '${sys:carbon.home}/resources/security/si-tls.jks',
                               'keyStorePassword': KS_PW}
     assert http['sink']['trustStorePassword'] == TS_PW and http['sink']['keyPassword'] == KS_PW
-    assert not sc.plan_deployment(after, new, '/opt/si', ssl_configs=True, siddhi_http=True).changed
+    assert not sd.plan_deployment(after, new, '/opt/si', ssl_configs=True, siddhi_http=True).changed
 
 
 def test_existing_extensions_list_gets_items_appended():
     before = deployment_of(PROJECT_HOME)
-    after = sc.plan_deployment(before, settings('/opt/si'), '/opt/si', siddhi_http=True).after
+    after = sd.plan_deployment(before, settings('/opt/si'), '/opt/si', siddhi_http=True).after
     extensions = yaml.safe_load(after)['siddhi']['extensions']
     assert [(e['extension']['name'], e['extension']['namespace']) for e in extensions] == \
         [('kafka', 'source'), ('http', 'source'), ('http', 'sink')]
@@ -217,7 +222,7 @@ def test_existing_extensions_list_gets_items_appended():
 
 def test_partial_optional_block_is_completed_in_place():
     text = deployment_of(PROJECT_HOME) + '\nssl.configs:\n  # mine\n  keyStoreLocation: /old.jks\n'
-    after = sc.plan_deployment(text, settings('/opt/si'), '/opt/si', ssl_configs=True).after
+    after = sd.plan_deployment(text, settings('/opt/si'), '/opt/si', ssl_configs=True).after
     assert after.count('ssl.configs:') == 1
     assert '  # mine\n  keyStoreLocation: ${sys:carbon.home}/resources/security/si-tls.jks\n' \
            '  keyStorePassword: \'Keystore.pass-1\'\n' in after
@@ -226,10 +231,10 @@ def test_partial_optional_block_is_completed_in_place():
 def test_store_outside_home_is_absolute_and_literal_passwords_are_quoted():
     before = deployment_of(PROJECT_HOME)
     new = settings('/opt/si', outside='/etc/pki/si/trust.jks')
-    new['keystore_password'] = sc.Password('012345')
-    new['truststore_password'] = sc.Password('yes-it#is')
-    doc = sc.DeploymentConfig.parse(sc.plan_deployment(before, new, '/opt/si').after)
-    assert doc.values(sc.LOCATIONS[3])['trustStorePath'] == '/etc/pki/si/trust.jks'
+    new['keystore_password'] = sd.Password('012345')
+    new['truststore_password'] = sd.Password('yes-it#is')
+    doc = yt.DeploymentConfig.parse(sd.plan_deployment(before, new, '/opt/si').after)
+    assert doc.values(sl.location('agent_thrift'))['trustStorePath'] == '/etc/pki/si/trust.jks'
     data = yaml.safe_load(doc.text)
     assert data['databridge.config']['keyStorePassword'] == '012345'
     assert data['data.agent.config']['agents'][0]['agentConfiguration']['trustStorePassword'] == 'yes-it#is'
@@ -237,26 +242,26 @@ def test_store_outside_home_is_absolute_and_literal_passwords_are_quoted():
 
 
 def test_secure_vault_references_keep_each_locations_quoting():
-    after = sc.plan_deployment(deployment_of(PROJECT_HOME), settings('/opt/si', vault_mode=True), '/opt/si').after
+    after = sd.plan_deployment(deployment_of(PROJECT_HOME), settings('/opt/si', vault_mode=True), '/opt/si').after
     assert '      keyStorePassword: ${sec:wso2si.keystore.password}\n' in after
     assert "      trustStorePassword: '${sec:wso2si.truststore.password}'\n" in after
     assert KS_PW not in after and TS_PW not in after
-    assert sc.DeploymentConfig.parse(after).sec_aliases() == ['wso2si.keystore.password', 'wso2si.truststore.password']
+    assert yt.DeploymentConfig.parse(after).sec_aliases() == ['wso2si.keystore.password', 'wso2si.truststore.password']
 
 
 def test_only_the_given_stores_are_rewired():
     before = deployment_of(PROJECT_HOME)
     new = settings('/opt/si')
     only_trust = dict((k, v) for k, v in new.items() if k.startswith('truststore'))
-    plan = sc.plan_deployment(before, only_trust, '/opt/si')
-    assert [c.location for c in plan.changes] == [sc.LOCATIONS[3].label, sc.LOCATIONS[4].label]
+    plan = sd.plan_deployment(before, only_trust, '/opt/si')
+    assert [c.location for c in plan.changes] == [sl.location('agent_thrift').label, sl.location('agent_binary').label]
 
 
 # ---------------------------------------------------------------- refusals
 
 def test_malformed_yaml_is_refused():
     with pytest.raises(ConfigError, match='not valid YAML'):
-        sc.plan_deployment('wso2.carbon:\n  id: [unclosed\n', settings('/opt/si'), '/opt/si')
+        sd.plan_deployment('wso2.carbon:\n  id: [unclosed\n', settings('/opt/si'), '/opt/si')
 
 
 @pytest.mark.parametrize('home, profile', HOMES)
@@ -264,10 +269,10 @@ def test_missing_location_is_reported_not_invented(home, profile):
     text = deployment_of(home)
     broken = text.replace('name: Binary', 'name: Binaryx')
     with pytest.raises(ConfigError, match=r'agentConfiguration\[name=Binary\].*does not invent'):
-        sc.plan_deployment(broken, settings('/opt/si'), '/opt/si')
+        sd.plan_deployment(broken, settings('/opt/si'), '/opt/si')
     no_vault = text.replace('wso2.securevault:', 'wso2.securevaultx:')
     with pytest.raises(ConfigError, match='wso2.securevault > secretRepository'):
-        sc.plan_deployment(no_vault, settings('/opt/si'), '/opt/si')
+        sd.plan_deployment(no_vault, settings('/opt/si'), '/opt/si')
 
 
 def test_server_profile_needs_the_query_api_listener():
@@ -275,42 +280,42 @@ def test_server_profile_needs_the_query_api_listener():
         '      id: "msf4j-https"\n      host: "0.0.0.0"\n      port: 7443', '      id: "other"\n      host: "0.0.0.0"\n'
         '      port: 7443')
     with pytest.raises(ConfigError, match='siddhi.stores.query.api'):
-        sc.plan_deployment(text, settings('/opt/si'), '/opt/si')
+        sd.plan_deployment(text, settings('/opt/si'), '/opt/si')
 
 
 def test_missing_key_and_duplicates_are_refused():
     text = deployment_of(PROJECT_HOME)
     with pytest.raises(ConfigError, match='lacks the key certPass'):
-        sc.plan_deployment(text.replace('      certPass: wso2carbon\n', '', 1), settings('/opt/si'), '/opt/si')
+        sd.plan_deployment(text.replace('      certPass: wso2carbon\n', '', 1), settings('/opt/si'), '/opt/si')
     with pytest.raises(ConfigError, match='databridge.config.*2 times'):
-        sc.plan_deployment(text + '\ndatabridge.config:\n  workerThreads: 1\n', settings('/opt/si'), '/opt/si')
+        sd.plan_deployment(text + '\ndatabridge.config:\n  workerThreads: 1\n', settings('/opt/si'), '/opt/si')
 
 
 def test_passwords_si_cannot_carry_are_refused():
     for bad in ('a${x}b', 'line\nbreak', ''):
         with pytest.raises(Exception):
-            sc.check_config_password(bad, 'the keystore password')
+            sd.check_config_password(bad, 'the keystore password')
 
 
 # ---------------------------------------------------------------- the launcher
 
 def test_launcher_four_lines_only():
     before = read(os.path.join(PROJECT_HOME, 'wso2', 'server', 'bin', 'carbon.sh'))
-    after, props = sc.plan_launcher(before, settings('/opt/si', outside='/etc/pki/t.jks'), '/opt/si')
+    after, props = carbon_sh.plan_launcher(before, settings('/opt/si', outside='/etc/pki/t.jks'), '/opt/si')
     assert len(props) == 4
     changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines()) if a != b]
     assert len(before.splitlines()) == len(after.splitlines()) and len(changed) == 4
     assert '    -Djavax.net.ssl.keyStore="$CARBON_HOME/resources/security/si-tls.jks" \\\n' in after
     assert '    -Djavax.net.ssl.trustStore="/etc/pki/t.jks" \\\n' in after
     assert '    -Djavax.net.ssl.keyStorePassword="%s" \\\n' % KS_PW in after
-    assert sc.plan_launcher(after, settings('/opt/si', outside='/etc/pki/t.jks'), '/opt/si')[1] == []
+    assert carbon_sh.plan_launcher(after, settings('/opt/si', outside='/etc/pki/t.jks'), '/opt/si')[1] == []
 
 
 @needs_shared
 @pytest.mark.parametrize('profile', ['server', 'tooling'])
 def test_launcher_under_secure_vault_holds_no_password(profile):
     before = read(os.path.join(SHARED_SI, profile, 'wso2', 'server', 'bin', 'carbon.sh'))
-    after = sc.plan_launcher(before, settings('/opt/si', vault_mode=True), '/opt/si')[0]
+    after = carbon_sh.plan_launcher(before, settings('/opt/si', vault_mode=True), '/opt/si')[0]
     assert '-Djavax.net.ssl.keyStorePassword="" \\\n' in after
     assert '-Djavax.net.ssl.trustStorePassword="" \\\n' in after
     assert KS_PW not in after and 'wso2carbon"' not in after
@@ -318,29 +323,29 @@ def test_launcher_under_secure_vault_holds_no_password(profile):
 
 def test_launcher_without_the_lines_is_refused():
     with pytest.raises(ConfigError, match='no line setting -Djavax.net.ssl.keyStore, '):
-        sc.plan_launcher('#!/bin/sh\nexec java Main\n', settings('/opt/si'), '/opt/si')
+        carbon_sh.plan_launcher('#!/bin/sh\nexec java Main\n', settings('/opt/si'), '/opt/si')
 
 
 def test_launcher_escapes_shell_characters():
     new = settings('/opt/si')
-    new['keystore_password'] = sc.Password('a"b$c`d\\e')
+    new['keystore_password'] = sd.Password('a"b$c`d\\e')
     before = read(os.path.join(PROJECT_HOME, 'wso2', 'server', 'bin', 'carbon.sh'))
-    after = sc.plan_launcher(before, new, '/opt/si')[0]
-    assert sc.read_launcher(after, 'carbon.sh').values('/opt/si')['keyStorePassword'] == 'a"b$c`d\\e'
+    after = carbon_sh.plan_launcher(before, new, '/opt/si')[0]
+    assert carbon_sh.read_launcher(after, 'carbon.sh').values('/opt/si')['keyStorePassword'] == 'a"b$c`d\\e'
 
 
 # ---------------------------------------------------------------- masks
 
 def test_diff_masks_every_password():
     before = deployment_of(PROJECT_HOME)
-    after = sc.plan_deployment(before, settings('/opt/si'), '/opt/si', ssl_configs=True).after
-    mb, ma = sc.mask_deployment(before, after, [KS_PW, TS_PW])
+    after = sd.plan_deployment(before, settings('/opt/si'), '/opt/si', ssl_configs=True).after
+    mb, ma = masking.mask_deployment(before, after, [KS_PW, TS_PW])
     for text in (mb, ma):
         assert KS_PW not in text and TS_PW not in text
         assert 'Password: wso2carbon' not in text and 'password: wso2carbon' not in text
     assert "keyStorePassword: '******** (changed)'" in ma
     launcher = read(os.path.join(PROJECT_HOME, 'wso2', 'server', 'bin', 'carbon.sh'))
-    lb, la = sc.mask_launcher(launcher, sc.plan_launcher(launcher, settings('/opt/si'), '/opt/si')[0], [KS_PW])
+    lb, la = masking.mask_launcher(launcher, carbon_sh.plan_launcher(launcher, settings('/opt/si'), '/opt/si')[0], [KS_PW])
     assert 'wso2carbon"' not in lb and KS_PW not in la
 
 
@@ -348,22 +353,22 @@ def test_diff_masks_every_password():
 
 def test_rewired_project_home_names_stores_that_open(si_home):
     text = deployment_of(si_home)
-    after = sc.plan_deployment(text, settings(si_home), si_home, ssl_configs=True, siddhi_http=True).after
-    doc = sc.DeploymentConfig.parse(after)
-    opener = sc.StoreOpener()
+    after = sd.plan_deployment(text, settings(si_home), si_home, ssl_configs=True, siddhi_http=True).after
+    doc = yt.DeploymentConfig.parse(after)
+    opener = sa.StoreOpener()
     seen = 0
-    for loc in sc.locations_for('server', doc) + sc.OPTIONAL_LOCATIONS:
+    for loc in sl.locations_for('server', doc) + sl.OPTIONAL_LOCATIONS:
         values = doc.values(loc)
         for key, role in loc.keys:
             if role in ('keystore_path', 'truststore_path'):
-                kind = sc.STORE_OF_ROLE[role]
-                path = sc.resolve_config_path(values[key], si_home)
+                kind = sl.STORE_OF_ROLE[role]
+                path = sl.resolve_config_path(values[key], si_home)
                 store = opener.open(path, KS_PW if kind == 'keystore' else TS_PW, path)
                 if kind == 'keystore':
-                    sc.check_tls_keystore(store, KS_PW, path)
+                    sa.check_tls_keystore(store, KS_PW, path)
                 seen += 1
     assert seen == 10  # 2 listeners, databridge, 2 agents, ssl.configs (2), http source, sink (2)
-    vault = sc.resolve_config_path(doc.values(sc.LOCATIONS[5])['keystoreLocation'], si_home)
+    vault = sl.resolve_config_path(doc.values(sl.location('securevault'))['keystoreLocation'], si_home)
     assert sv.open_vault(vault, VAULT_PW, 'si-vault').key_size == 2048
 
 
@@ -371,26 +376,26 @@ def test_keystore_checks(tmp_path, identities):
     two = str(tmp_path / 'two.jks')
     write_store(two, KS_PW, keys=[('a', identities['tls']), ('b', identities['tls2'])])
     with pytest.raises(ConfigError, match='2 key entries'):
-        sc.check_tls_keystore(sc.StoreOpener().open(two, KS_PW, two), KS_PW, two)
+        sa.check_tls_keystore(sa.StoreOpener().open(two, KS_PW, two), KS_PW, two)
     other = str(tmp_path / 'keypw.jks')
     write_store(other, KS_PW, keys=[('a', identities['tls'])], key_password='Another.pass')
     with pytest.raises(ConfigError, match='key password other than the store password'):
-        sc.check_tls_keystore(sc.StoreOpener().open(other, KS_PW, other), KS_PW, other)
+        sa.check_tls_keystore(sa.StoreOpener().open(other, KS_PW, other), KS_PW, other)
 
 
 @needs_shared
 def test_audit_of_the_shipped_server_finds_the_defaults():
     home = os.path.join(SHARED_SI, 'server')
-    findings, facts = sc.audit(home, os.path.join(home, 'conf', 'server', 'deployment.yaml'),
+    findings, facts = sa.audit(home, os.path.join(home, 'conf', 'server', 'deployment.yaml'),
                                os.path.join(home, 'wso2', 'server', 'bin', 'carbon.sh'), {})
     kinds = set(f['kind'] for f in findings)
     assert {'default_store_file', 'default_password', 'shipped_key', 'trusts_shipped_certificate',
             'implicit_default'} <= kinds
     assert facts['profile'] == 'server'
     labels = set(f['location'] for f in findings)
-    for loc in sc.LOCATIONS[:6]:
-        assert loc.label in labels
-    assert sc.LAUNCHER_LABEL in labels
+    for name in ('https_listener', 'query_api_listener', 'databridge', 'agent_thrift', 'agent_binary', 'securevault'):
+        assert sl.location(name).label in labels
+    assert sl.LAUNCHER_LABEL in labels
     assert not [f for f in findings if 'wso2carbon' in f.get('detail', '') and f['kind'] == 'missing_secret_alias']
 
 
@@ -398,11 +403,11 @@ def test_audit_after_a_full_rollout_is_clean(si_home, identities):
     sec = os.path.join(si_home, 'resources', 'security')
     new = settings(si_home, vault_mode=True)
     path = os.path.join(si_home, 'conf', 'server', 'deployment.yaml')
-    after = sc.plan_deployment(read(path), new, si_home, ssl_configs=True, siddhi_http=True).after
+    after = sd.plan_deployment(read(path), new, si_home, ssl_configs=True, siddhi_http=True).after
     with open(path, 'w') as f:
         f.write(after)
     launcher = os.path.join(si_home, 'wso2', 'server', 'bin', 'carbon.sh')
-    new_launcher = sc.plan_launcher(read(launcher), new, si_home)[0]
+    new_launcher = carbon_sh.plan_launcher(read(launcher), new, si_home)[0]
     with open(launcher, 'w') as f:
         f.write(new_launcher)
     vault = sv.open_vault(os.path.join(sec, 'si-vault.jks'), VAULT_PW, 'si-vault')
@@ -412,12 +417,12 @@ def test_audit_after_a_full_rollout_is_clean(si_home, identities):
         f.write(secrets.dumps())
     with open(os.path.join(si_home, 'conf', 'server', 'master-keys.yaml'), 'w') as f:
         f.write(sv.master_keys_text(VAULT_PW, VAULT_PW))
-    findings = sc.audit(si_home, path, launcher, {})[0]
+    findings = sa.audit(si_home, path, launcher, {})[0]
     assert findings == []
     # an alias the secrets file lacks is reported
     with open(path, 'a') as f:
         f.write('\nextra.block:\n  password: ${sec:not.there}\n')
-    findings = sc.audit(si_home, path, launcher, {})[0]
+    findings = sa.audit(si_home, path, launcher, {})[0]
     assert [f['kind'] for f in findings] == ['missing_secret_alias']
     assert findings[0]['location'] == '${sec:not.there}'
 

@@ -18,7 +18,10 @@ import pytest
 import yaml
 from hypothesis import given, settings as hsettings, strategies as st
 
-from ansible_collections.wso2si.keystores.plugins.module_utils import si_configuration as sc
+from ansible_collections.wso2si.keystores.plugins.module_utils import launcher as carbon_sh
+from ansible_collections.wso2si.keystores.plugins.module_utils import masking
+from ansible_collections.wso2si.keystores.plugins.module_utils import si_deployment as sd
+from ansible_collections.wso2si.keystores.plugins.module_utils import si_locations as sl
 from ansible_collections.wso2si.keystores.plugins.module_utils.errors import ConfigError
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -44,9 +47,9 @@ def settings(home, vault_mode=False):
     sec = os.path.join(home, 'resources', 'security')
     return {
         'keystore_path': os.path.join(sec, 'si-tls.jks'),
-        'keystore_password': sc.Password(KS_PW, sc.SECRET_ALIASES['keystore_password'] if vault_mode else None),
+        'keystore_password': sd.Password(KS_PW, sl.SECRET_ALIASES['keystore_password'] if vault_mode else None),
         'truststore_path': os.path.join(sec, 'si-trust.jks'),
-        'truststore_password': sc.Password(TS_PW, sc.SECRET_ALIASES['truststore_password'] if vault_mode else None),
+        'truststore_password': sd.Password(TS_PW, sl.SECRET_ALIASES['truststore_password'] if vault_mode else None),
     }
 
 
@@ -82,7 +85,7 @@ def run_launcher(home, text, shell):
     args = out.stdout.decode('utf-8').split('\n')[:-1]
     props = {}
     for arg in args:
-        for prop, dummy in sc.LAUNCHER_PROPS:
+        for prop, dummy in sl.LAUNCHER_PROPS:
             head = '-Djavax.net.ssl.%s=' % prop
             if arg.startswith(head):
                 assert prop not in props, 'the JVM got -Djavax.net.ssl.%s twice' % prop
@@ -142,32 +145,32 @@ def test_rewritten_launcher_passes_what_the_module_reports(tmp_path, name, vault
     dummy, args_before = run_launcher(home, before, shell)
     # the audit reads the launcher as the shell does
     props_before, dummy = run_launcher(home, before, shell)
-    assert sc.read_launcher(before, 'carbon.sh').values(home) == props_before
-    after, changed = sc.plan_launcher(before, settings(home, vault_mode), home)
+    assert carbon_sh.read_launcher(before, 'carbon.sh').values(home) == props_before
+    after, changed = carbon_sh.plan_launcher(before, settings(home, vault_mode), home)
     assert len(changed) == 4
     props, args_after = run_launcher(home, after, shell)
     assert props == expected_props(home, vault_mode)
-    assert sc.read_launcher(after, 'carbon.sh').values(home) == props
+    assert carbon_sh.read_launcher(after, 'carbon.sh').values(home) == props
     others = [a for a in args_after if not a.startswith('-Djavax.net.ssl.')]
     assert others == [a for a in args_before if not a.startswith('-Djavax.net.ssl.')]
     # a second run changes nothing
-    assert sc.plan_launcher(after, settings(home, vault_mode), home) == (after, [])
+    assert carbon_sh.plan_launcher(after, settings(home, vault_mode), home) == (after, [])
 
 
 def test_other_option_on_the_line_is_kept_byte_for_byte():
     """Item 1: only the value of the option changes."""
     before = LAUNCHERS['other-option-after']()
-    after = sc.plan_launcher(before, settings('/opt/si'), '/opt/si')[0]
+    after = carbon_sh.plan_launcher(before, settings('/opt/si'), '/opt/si')[0]
     assert '    -Djavax.net.ssl.trustStorePassword="%s" %s \\\n' % (TS_PW, PAX) in after
     before = LAUNCHERS['two-on-one-line']()
-    after = sc.plan_launcher(before, settings('/opt/si'), '/opt/si')[0]
+    after = carbon_sh.plan_launcher(before, settings('/opt/si'), '/opt/si')[0]
     assert ('    -Djavax.net.ssl.keyStore="$CARBON_HOME/resources/security/si-tls.jks" '
             '-Djavax.net.ssl.keyStorePassword="%s" \\\n' % KS_PW) in after
 
 
 def test_continued_value_is_replaced_whole():
     """Item 2: the continuation line that held the value goes with it."""
-    after = sc.plan_launcher(LAUNCHERS['value-on-next-line'](), settings('/opt/si'), '/opt/si')[0]
+    after = carbon_sh.plan_launcher(LAUNCHERS['value-on-next-line'](), settings('/opt/si'), '/opt/si')[0]
     assert '    -Djavax.net.ssl.keyStore="$CARBON_HOME/resources/security/si-tls.jks" \\\n' in after
     assert 'wso2carbon.jks' not in after
 
@@ -179,11 +182,11 @@ def test_shipped_launcher_passes_what_the_module_reports(tmp_path, profile, shel
     home = str(tmp_path / 'si')
     before = read(os.path.join(SHARED_SI, profile, LAUNCHER))
     props_before, args_before = run_launcher(home, before, shell)
-    assert sc.read_launcher(before, 'carbon.sh').values(home) == props_before
+    assert carbon_sh.read_launcher(before, 'carbon.sh').values(home) == props_before
     for vault_mode in (False, True):
-        after = sc.plan_launcher(before, settings(home, vault_mode), home)[0]
+        after = carbon_sh.plan_launcher(before, settings(home, vault_mode), home)[0]
         props, args_after = run_launcher(home, after, shell)
-        assert props == expected_props(home, vault_mode) == sc.read_launcher(after, 'carbon.sh').values(home)
+        assert props == expected_props(home, vault_mode) == carbon_sh.read_launcher(after, 'carbon.sh').values(home)
         assert [a for a in args_after if not a.startswith('-Djavax')] == \
             [a for a in args_before if not a.startswith('-Djavax')]
         assert PAX in args_after
@@ -191,8 +194,8 @@ def test_shipped_launcher_passes_what_the_module_reports(tmp_path, profile, shel
 
 def test_mask_hides_a_password_on_a_continuation_line():
     before = LAUNCHERS['password-on-next-line']()
-    after = sc.plan_launcher(before, settings('/opt/si'), '/opt/si')[0]
-    mb, ma = sc.mask_launcher(before, after, [])
+    after = carbon_sh.plan_launcher(before, settings('/opt/si'), '/opt/si')[0]
+    mb, ma = masking.mask_launcher(before, after, [])
     assert 'wso2carbon"' not in mb and TS_PW not in ma and KS_PW not in ma
     assert PAX in mb and PAX in ma
 
@@ -200,7 +203,7 @@ def test_mask_hides_a_password_on_a_continuation_line():
 def test_launcher_crlf_line_endings_are_kept():
     """Item 14 for carbon.sh: only the values change, the line endings stay."""
     before = fixture_launcher().replace('\n', '\r\n')
-    after = sc.plan_launcher(before, settings('/opt/si'), '/opt/si')[0]
+    after = carbon_sh.plan_launcher(before, settings('/opt/si'), '/opt/si')[0]
     assert after.count('\r\n') == before.count('\r\n') and '\n' not in after.replace('\r\n', '')
     assert '    -Djavax.net.ssl.keyStorePassword="%s" \\\r\n' % KS_PW in after
 
@@ -212,7 +215,7 @@ def deployment():
 
 
 def plan(text):
-    return sc.plan_deployment(text, settings('/opt/si'), '/opt/si', ssl_configs=True, siddhi_http=True)
+    return sd.plan_deployment(text, settings('/opt/si'), '/opt/si', ssl_configs=True, siddhi_http=True)
 
 
 def loaded(text):
@@ -339,9 +342,9 @@ def test_reader_agrees_with_sh(tmp_path_factory, data):
                          stdout=subprocess.PIPE, timeout=30, check=True).stdout.decode('utf-8')
     passed = {}
     for arg in out.split('\0'):
-        for prop, dummy in sc.LAUNCHER_PROPS:
+        for prop, dummy in sl.LAUNCHER_PROPS:
             if arg.startswith('-Djavax.net.ssl.%s=' % prop):
                 passed[prop] = arg.split('=', 1)[1]
-    assert sc.read_launcher(text, 'carbon.sh').values(home) == passed
-    after = sc.plan_launcher(text, settings(home), home)[0]
-    assert sc.read_launcher(after, 'carbon.sh').values(home) == expected_props(home)
+    assert carbon_sh.read_launcher(text, 'carbon.sh').values(home) == passed
+    after = carbon_sh.plan_launcher(text, settings(home), home)[0]
+    assert carbon_sh.read_launcher(after, 'carbon.sh').values(home) == expected_props(home)

@@ -23,7 +23,7 @@ import sys
 import pytest
 
 from ansible_collections.wso2si.keystores.plugins.module_utils import secure_vault as sv
-from ansible_collections.wso2si.keystores.plugins.module_utils import si_configuration as sc
+from ansible_collections.wso2si.keystores.plugins.module_utils import yaml_text as yt
 from ansible_collections.wso2si.keystores.plugins.module_utils import snakeyaml
 from ansible_collections.wso2si.keystores.plugins.module_utils.errors import InvalidInputError
 
@@ -39,27 +39,27 @@ SAFE = ['Vault.pass-3', 'wso2carbon', 'a1e3', 'abc_def', 'x-12.5', 'e10', 'E5', 
 @pytest.mark.parametrize('value', SNAKE_FLOATS)
 def test_snakeyaml_floats_do_not_survive_the_paste(value):
     assert snakeyaml.implicit_tag(value) == snakeyaml.FLOAT
-    assert not sc.pasted_value_survives(value, None)
+    assert not yt.pasted_value_survives(value, None)
     with pytest.raises(InvalidInputError, match='would not survive'):
         sv.check_secret_value('wso2si.truststore.password', value)
 
 
 @pytest.mark.parametrize('value', SNAKE_FLOATS)
 def test_snakeyaml_floats_are_quoted_when_written_plain(value):
-    assert sc.render_scalar(value, None, 'x') == "'%s'" % value
+    assert yt.render_scalar(value, None, 'x') == "'%s'" % value
 
 
 def test_a_plain_snakeyaml_float_in_the_file_is_not_taken_for_the_password():
-    doc = sc.DeploymentConfig.parse('k: 12345e6\nq: \'12345e6\'\n')
+    doc = yt.DeploymentConfig.parse('k: 12345e6\nq: \'12345e6\'\n')
     (k, kv), (q, qv) = doc.root.value
-    assert not sc.is_string_scalar(kv)
-    assert sc.is_string_scalar(qv)
+    assert not yt.is_string_scalar(kv)
+    assert yt.is_string_scalar(qv)
 
 
 @pytest.mark.parametrize('value', SAFE)
 def test_strings_stay_strings(value):
     assert snakeyaml.implicit_tag(value) == snakeyaml.STR
-    assert sc.pasted_value_survives(value, None)
+    assert yt.pasted_value_survives(value, None)
 
 
 @pytest.mark.parametrize('value,tag', [
@@ -166,6 +166,6 @@ def test_paste_check_matches_snakeyaml(verdicts):
     wrong = []
     for v, java in verdicts:
         theirs = java[1] == 'scalar %s %s' % (snakeyaml.STR, binascii.hexlify(v.encode('utf-8')).decode('ascii'))
-        if sc.pasted_value_survives(v, None) != theirs:
+        if yt.pasted_value_survives(v, None) != theirs:
             wrong.append((v, java[1]))
     assert not wrong[:20], '%d values judged differently from SnakeYAML, e.g. %r' % (len(wrong), wrong[:20])
