@@ -97,7 +97,7 @@ class TrustTally(object):
 
     def __init__(self, store):
         self.store = store
-        self.index = store.fingerprint_index()
+        self._index = None  # made at the first trust(), after any removal
         self.added = []
         self.replaced = []
         self.previous = {}  # alias: the entry as it was before this task first touched it
@@ -114,8 +114,10 @@ class TrustTally(object):
     def trust(self, alias, cert):
         """Add or replace the trusted entry ``alias``. Returns the other aliases that already trust ``cert``
         when ``alias`` is new and it was therefore not added, otherwise []."""
+        if self._index is None:
+            self._index = self.store.fingerprint_index()
         fp = certs.fingerprint(cert)
-        others = [a for a in self.index.get(fp, []) if a != alias]
+        others = [a for a in self._index.get(fp, []) if a != alias]
         if others and alias not in self.store.entries:
             return others
         self.note(alias)
@@ -125,7 +127,7 @@ class TrustTally(object):
         elif outcome == 'replaced':
             self.replaced.append(alias)
         if outcome:
-            self.index.setdefault(fp, []).append(alias)
+            self._index.setdefault(fp, []).append(alias)
         return []
 
     @property
