@@ -368,75 +368,7 @@ class Keystore(object):
 
     @classmethod
     def _read_pkcs12_bags(cls, bags, password, what):
-        unnamed = iter('%d' % n for n in range(1, len(bags) + 2))
-        key_bags, cert_bags, preserved = [], [], []
-        for bag in bags:
-            if bag.bag_id in (p12.OID_SHROUDED_KEY_BAG, p12.OID_KEY_BAG):
-                key_bags.append(bag)
-            elif bag.bag_id == p12.OID_CERT_BAG and bag.certificate_der() is not None:
-                cert_bags.append(bag)
-            else:
-                preserved.append(bag)
-        # the certificates of key entries: by localKeyId
-        by_key_id = {}
-        for bag in cert_bags:
-            if bag.local_key_id is not None and not bag.trusted:
-                by_key_id.setdefault(bag.local_key_id, bag)
-        pool = [bag for bag in cert_bags if not bag.trusted and bag.local_key_id is None]
-        entries, used = [], set()
-        for bag in key_bags:
-            if bag.bag_id == p12.OID_KEY_BAG:
-                pkcs8 = bag.value
-            else:
-                pkcs8 = p12.unshroud(bag.value, password)
-            leaf = by_key_id.get(bag.local_key_id) if bag.local_key_id is not None else None
-            if leaf is None and len(key_bags) == 1:
-                # no localKeyId (some tools): the one certificate that is not trusted and not a CA of another
-                leaf = _p12_leaf_for(pkcs8, [b for b in cert_bags if not b.trusted])
-            alias = (bag.friendly_name or (leaf.friendly_name if leaf is not None else None) or next(unnamed)).lower()
-            if pkcs8 is None or leaf is None:
-                kept = [bag] + ([leaf] if leaf is not None else [])
-                why = ('a key entry the store password does not decrypt' if pkcs8 is None
-                       else 'a private key without its certificate')
-                entries.append(PreservedEntry(alias, 'other', kept, description=why))
-                used.update(id(b) for b in kept)
-                continue
-            used.add(id(leaf))
-            leaf_cert = certs.x509.load_der_x509_certificate(leaf.certificate_der())
-            chain = certs.build_chain(leaf_cert, [certs.x509.load_der_x509_certificate(b.certificate_der())
-                                                  for b in pool + [c for c in cert_bags if c.trusted]])
-            entry = KeyEntry(alias, chain_der=[leaf.certificate_der()] + [certs.cert_to_der(c) for c in chain[1:]])
-            entry._pkcs8 = pkcs8
-            entry.local_key_id = bag.local_key_id
-            entries.append(entry)
-        chain_ders = set()
-        for entry in entries:
-            chain_ders.update(entry.chain_der)
-        for bag in cert_bags:
-            if id(bag) in used:
-                continue
-            der = bag.certificate_der()
-            # Java's trusted entries carry its attribute; a named certificate that is in no key's chain
-            # (OpenSSL and cryptography truststores) is read as a trusted entry too, as before
-            if bag.trusted or (bag.friendly_name and bag.local_key_id is None and der not in chain_ders):
-                entries.append(TrustedEntry((bag.friendly_name or next(unnamed)).lower(), der=der))
-            elif bag.local_key_id is not None:
-                # a certificate whose key is not in the file: Java ignores it, but it is kept
-                entries.append(PreservedEntry((bag.friendly_name or next(unnamed)).lower(), 'other', [bag],
-                                              description='a certificate linked to a key that is not in the store'))
-        for bag in preserved:
-            alias = (bag.friendly_name or next(unnamed)).lower()
-            if bag.bag_id == p12.OID_SECRET_BAG:
-                entries.append(_p12_secret_entry(alias, bag, password))
-            else:
-                entries.append(PreservedEntry(alias, 'other', [bag],
-                                              description='a PKCS#12 bag of type %s' % bag.bag_id))
-        aliases = [e.alias for e in entries]
-        duplicates = sorted(set(a for a in aliases if aliases.count(a) > 1))
-        if duplicates:
-            raise UnsupportedContentError('%s holds several entries under the alias %s; Java keeps only one of '
-                                          'them, so this collection refuses to choose' % (what, _quoted(duplicates)))
-        return cls('pkcs12', entries, password)
+        return cls('pkcs12', _Pkcs12Entries(bags, password).entries(what), password)
 
     # ------------------------------------------------------------ queries
 
@@ -604,51 +536,182 @@ class Keystore(object):
             # Java derives the PBES2 (AES) keys of PKCS#12 with PBEKey, which refuses them
             raise InvalidInputError('a PKCS#12 store password must be ASCII: Java cannot open a PKCS#12 store whose '
                                     'password is not; use JKS or an ASCII password')
-        converting = self.store_type != 'pkcs12'
-        locked = []
-        for e in self.key_entries():
-            if e.locked and self.password is not None:
-                try:
-                    e.open(self.password)
-                except WrongKeyPasswordError:
-                    pass
-            if e.locked:
-                locked.append(e)
-            elif own_key_password(e.key_password, password) and not (converting and e._protected is not None):
-                raise UnsupportedContentError('a PKCS#12 store has one password for the store and its keys; '
-                                              'the key password of %r must equal the store password' % e.alias)
-        if locked:
-            raise UnsupportedContentError(
-                'a PKCS#12 store has one password for the store and its keys, and the key %s %s protected by a key '
-                'password that was not given; give it (key_password) or keep the store JKS'
-                % ('entries' if len(locked) > 1 else 'entry', _quoted([e.alias for e in locked]) +
-                   (' are' if len(locked) > 1 else ' is')))
+        self._check_pkcs12_keys(password)
         plain, encrypted = [], []
         chain_written = set()
-        used_ids = set(e.local_key_id for e in self.key_entries() if e.local_key_id is not None)
-        stamp = _now_ms()
+        key_ids = _LocalKeyIds(self.key_entries())
         for alias, e in self.entries.items():
             if e.kind == 'private_key':
-                key_id = e.local_key_id
-                if key_id is None:
-                    # what Java writes: "Time <milliseconds>", unique in the store
-                    while ('Time %d' % stamp).encode('ascii') in used_ids:
-                        stamp += 1
-                    key_id = ('Time %d' % stamp).encode('ascii')
-                    used_ids.add(key_id)
+                key_id = key_ids.of(e)
                 plain.append(p12.key_bag(e.pkcs8(), password, alias, key_id))
                 encrypted.append(p12.cert_bag(e.chain_der[0], alias, key_id))
-                for der, cert in zip(e.chain_der[1:], e.chain[1:]):
-                    if der not in chain_written:
-                        chain_written.add(der)
-                        # Java names a CA certificate of a chain by its subject, without a localKeyId
-                        encrypted.append(p12.cert_bag(der, cert.subject.rfc4514_string()))
+                encrypted += _pkcs12_chain_bags(e, chain_written)
             elif e.kind == 'trusted_certificate':
                 encrypted.append(p12.cert_bag(e.der, alias, trusted=True))
             else:
                 for der, in_encrypted in e.pkcs12_bags(self.password, password):
                     (encrypted if in_encrypted else plain).append(der)
         return p12.dump(plain, encrypted, password)
+
+    def _check_pkcs12_keys(self, password):
+        """Refuse key entries PKCS#12 cannot hold with ``password``: one password for the store and its keys."""
+        converting = self.store_type != 'pkcs12'
+        locked = []
+        for e in self.key_entries():
+            self._open_with_store_password(e)
+            if e.locked:
+                locked.append(e)
+            elif own_key_password(e.key_password, password) and not (converting and e._protected is not None):
+                raise UnsupportedContentError('a PKCS#12 store has one password for the store and its keys; '
+                                              'the key password of %r must equal the store password' % e.alias)
+        if locked:
+            several = len(locked) > 1
+            raise UnsupportedContentError(
+                'a PKCS#12 store has one password for the store and its keys, and the key %s %s protected by a key '
+                'password that was not given; give it (key_password) or keep the store JKS'
+                % ('entries' if several else 'entry', _quoted([e.alias for e in locked]) + (' are' if several else ' is')))
+
+    def _open_with_store_password(self, entry):
+        """Open a locked key entry that follows the store password it was read with; others stay locked."""
+        if entry.locked and self.password is not None:
+            try:
+                entry.open(self.password)
+            except WrongKeyPasswordError:
+                pass
+
+
+class _LocalKeyIds(object):
+    """The PKCS#12 localKeyId of each key entry: the one it was read with, or a new one as Java writes it
+    ("Time <milliseconds>", unique in the store)."""
+
+    def __init__(self, key_entries):
+        self.used = set(e.local_key_id for e in key_entries if e.local_key_id is not None)
+        self.stamp = _now_ms()
+
+    def of(self, entry):
+        if entry.local_key_id is not None:
+            return entry.local_key_id
+        while ('Time %d' % self.stamp).encode('ascii') in self.used:
+            self.stamp += 1
+        key_id = ('Time %d' % self.stamp).encode('ascii')
+        self.used.add(key_id)
+        return key_id
+
+
+def _pkcs12_chain_bags(entry, written):
+    """The certificate bags of a key entry's CA certificates not written yet (``written``: their DER)."""
+    bags = []
+    for der, cert in zip(entry.chain_der[1:], entry.chain[1:]):
+        if der not in written:
+            written.add(der)
+            # Java names a CA certificate of a chain by its subject, without a localKeyId
+            bags.append(p12.cert_bag(der, cert.subject.rfc4514_string()))
+    return bags
+
+
+class _Pkcs12Entries(object):
+    """The entries of a PKCS#12 store's bags, as Java's PKCS12KeyStore reads them (``Keystore._load_pkcs12``)."""
+
+    def __init__(self, bags, password):
+        self.password = password
+        # a bag without a name gets the next number, in the order the entries are read
+        self.unnamed = iter('%d' % n for n in range(1, len(bags) + 2))
+        self.key_bags, self.cert_bags, self.other_bags = [], [], []
+        for bag in bags:
+            if bag.bag_id in (p12.OID_SHROUDED_KEY_BAG, p12.OID_KEY_BAG):
+                self.key_bags.append(bag)
+            elif bag.bag_id == p12.OID_CERT_BAG and bag.certificate_der() is not None:
+                self.cert_bags.append(bag)
+            else:
+                self.other_bags.append(bag)
+        self.used = set()
+
+    def entries(self, what):
+        entries = self.key_entries()
+        entries += self.certificate_entries(entries)
+        entries += self.other_entries()
+        aliases = [e.alias for e in entries]
+        duplicates = sorted(set(a for a in aliases if aliases.count(a) > 1))
+        if duplicates:
+            raise UnsupportedContentError('%s holds several entries under the alias %s; Java keeps only one of '
+                                          'them, so this collection refuses to choose' % (what, _quoted(duplicates)))
+        return entries
+
+    def name(self, *bags):
+        """The alias of the first of ``bags`` that has a friendly name, or the next number."""
+        for bag in bags:
+            if bag is not None and bag.friendly_name:
+                return bag.friendly_name.lower()
+        return next(self.unnamed).lower()
+
+    def leaf_of(self, bag, pkcs8):
+        """The certificate bag of a key bag: by localKeyId; failing that (some tools write none), for the only
+        key, the certificate that is not trusted and holds its public key."""
+        if bag.local_key_id is not None:
+            for cert_bag in self.cert_bags:
+                if cert_bag.local_key_id == bag.local_key_id and not cert_bag.trusted:
+                    return cert_bag
+        if len(self.key_bags) == 1:
+            return _p12_leaf_for(pkcs8, [b for b in self.cert_bags if not b.trusted])
+        return None
+
+    def chain_candidates(self):
+        """The certificates a key's chain is built from (parsed only when a key entry needs them)."""
+        pool = [bag for bag in self.cert_bags if not bag.trusted and bag.local_key_id is None]
+        return [certs.x509.load_der_x509_certificate(b.certificate_der())
+                for b in pool + [c for c in self.cert_bags if c.trusted]]
+
+    def key_entries(self):
+        entries = []
+        for bag in self.key_bags:
+            pkcs8 = bag.value if bag.bag_id == p12.OID_KEY_BAG else p12.unshroud(bag.value, self.password)
+            leaf = self.leaf_of(bag, pkcs8)
+            alias = self.name(bag, leaf)
+            if pkcs8 is None or leaf is None:
+                kept = [bag] + ([leaf] if leaf is not None else [])
+                why = ('a key entry the store password does not decrypt' if pkcs8 is None
+                       else 'a private key without its certificate')
+                entries.append(PreservedEntry(alias, 'other', kept, description=why))
+                self.used.update(id(b) for b in kept)
+                continue
+            self.used.add(id(leaf))
+            leaf_cert = certs.x509.load_der_x509_certificate(leaf.certificate_der())
+            chain = certs.build_chain(leaf_cert, self.chain_candidates())
+            entry = KeyEntry(alias, chain_der=[leaf.certificate_der()] + [certs.cert_to_der(c) for c in chain[1:]])
+            entry._pkcs8 = pkcs8
+            entry.local_key_id = bag.local_key_id
+            entries.append(entry)
+        return entries
+
+    def certificate_entries(self, key_entries):
+        chain_ders = set()
+        for entry in key_entries:
+            chain_ders.update(entry.chain_der)
+        entries = []
+        for bag in self.cert_bags:
+            if id(bag) in self.used:
+                continue
+            der = bag.certificate_der()
+            # Java's trusted entries carry its attribute; a named certificate that is in no key's chain
+            # (OpenSSL and cryptography truststores) is read as a trusted entry too, as before
+            if bag.trusted or (bag.friendly_name and bag.local_key_id is None and der not in chain_ders):
+                entries.append(TrustedEntry(self.name(bag), der=der))
+            elif bag.local_key_id is not None:
+                # a certificate whose key is not in the file: Java ignores it, but it is kept
+                entries.append(PreservedEntry(self.name(bag), 'other', [bag],
+                                              description='a certificate linked to a key that is not in the store'))
+        return entries
+
+    def other_entries(self):
+        entries = []
+        for bag in self.other_bags:
+            alias = self.name(bag)
+            if bag.bag_id == p12.OID_SECRET_BAG:
+                entries.append(_p12_secret_entry(alias, bag, self.password))
+            else:
+                entries.append(PreservedEntry(alias, 'other', [bag],
+                                              description='a PKCS#12 bag of type %s' % bag.bag_id))
+        return entries
 
 
 def _quoted(aliases):

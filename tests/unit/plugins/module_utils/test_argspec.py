@@ -18,9 +18,8 @@ from ansible.module_utils import basic
 from ansible_collections.wso2si.keystores.plugins.module_utils import argspec
 
 PREFIX = 'ansible_collections.wso2si.keystores.plugins.'
-MODULES = sorted(name[:-3] for name in os.listdir(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..',
-                                                                'plugins', 'modules'))
-                 if name.startswith('si_') and name.endswith('.py'))
+MODULES_DIR = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'plugins', 'modules')
+MODULES = sorted(name[:-3] for name in os.listdir(MODULES_DIR) if name.startswith('si_') and name.endswith('.py'))
 # option facts compared, with the value a doc or spec leaves out
 FACTS = (('type', 'str'), ('required', False), ('default', None), ('choices', None), ('elements', None))
 

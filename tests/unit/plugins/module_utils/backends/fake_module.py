@@ -31,3 +31,6 @@ class FakeModule(object):
 
     def set_fs_attributes_if_different(self, file_args, changed, diff=None):
         return changed
+
+    def get_bin_path(self, name):
+        return None  # no git: tests never ask it anything
