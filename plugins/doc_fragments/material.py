@@ -8,6 +8,8 @@ __metaclass__ = type
 
 class ModuleDocFragment(object):
 
+    # Argument-spec twins in plugins/module_utils/argspec.py: material(), material_expired().
+
     # Weak keys. Keep in sync with plugins/module_utils/certificates.py (weak_key_reason, check_key_strength).
     DOCUMENTATION = r'''
 options:

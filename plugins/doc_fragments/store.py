@@ -9,7 +9,8 @@ __metaclass__ = type
 class ModuleDocFragment(object):
 
     # Options of every module that opens a store.
-    # Keep in sync with plugins/module_utils/store_file.py (store_argument_spec).
+    # Each fragment here has its argument-spec twin in plugins/module_utils/argspec.py, named alike
+    # (DOCUMENTATION: store(), OLD_PASSWORD: store_old_password(), ...): change both together.
     DOCUMENTATION = r'''
 options:
   path:
@@ -54,6 +55,16 @@ options:
       - The current store password, when it is to be changed to O(password).
       - Used only when the store does not open with O(password). The store, and every key entry
         whose password was the old store password, is then protected with O(password), keeping every entry.
+    type: str
+'''
+
+    # A key entry's own password. A module may document it its own way (its option replaces this one).
+    KEY_PASSWORD = r'''
+options:
+  key_password:
+    description:
+      - The password of the key entry, when it differs from the store password.
+      - Defaults to O(password). PKCS#12 stores have no separate key password.
     type: str
 '''
 

@@ -483,29 +483,6 @@ def normalize_sans(sans):
 
 # ---------------------------------------------------------------- chains
 
-def order_chain(certs):
-    """Order certificates leaf to root by signature, whatever the input order.
-
-    Returns the longest chain that starts at a certificate which issued no
-    other certificate in the list. Raises ChainError on an empty list.
-    """
-    certs = dedupe(certs)
-    if not certs:
-        raise ChainError('no certificates were given')
-    issuers = set()
-    for c in certs:
-        for other in certs:
-            if other is not c and signed_by(c, other):
-                issuers.add(id(other))
-    leaves = [c for c in certs if id(c) not in issuers] or certs[:1]
-    best = None
-    for leaf in leaves:
-        chain = build_chain(leaf, certs)
-        if best is None or len(chain) > len(best):
-            best = chain
-    return best
-
-
 def build_chain(leaf, pool):
     """Follow issuers from ``leaf`` through ``pool`` (verifying each signature)
     until a self-signed certificate or no issuer is found. Cycles stop."""

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) wso2si.keystores contributors
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
-"""The keystore model: JKS (read here, written with pyjks) and PKCS#12 (pkcs12_container) behind one API.
+"""The keystore model: JKS (read and written here, keys protected with pyjks) and PKCS#12 (pkcs12_container) behind one API.
 
 A ``Keystore`` is an ordered set of entries, each a ``KeyEntry`` (a private
 key with its certificate chain, leaf first), a ``TrustedEntry`` (one
@@ -41,6 +41,18 @@ def check_password(password, what='the store password'):
     if password is None or len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInputError('%s must be at least %d characters long (Java refuses shorter ones)'
                                 % (what, MIN_PASSWORD_LENGTH))
+
+
+def effective_key_password(key_password, store_password):
+    """The password that really protects a key entry: its own, or the store password when it has none
+    (None or empty). The one place that decides it; ``own_key_password`` is its inverse."""
+    return key_password or store_password
+
+
+def own_key_password(key_password, store_password):
+    """How a key entry records ``key_password``: None when it is (or means) the store password."""
+    effective = effective_key_password(key_password, store_password)
+    return None if effective == store_password else effective
 
 
 def normalize_alias(alias):
@@ -101,9 +113,21 @@ class TrustedEntry(object):
 
 
 class KeyEntry(object):
-    """A private key with its chain. The key may still be encrypted (JKS with
-    a separate key password): call ``unlock(key_password)`` before reading
-    ``private_key``."""
+    """A private key with its chain.
+
+    The one way to get at the key (the key-access API):
+
+    - ``open(*passwords)`` decrypts a JKS key entry with the first password that works (PKCS#12 key entries
+      and new entries are open already);
+    - ``checked_private_key()``: the key, an RSA key validated (primality checks) on first use: for anything
+      written or handed out;
+    - ``unchecked_private_key()``: the key without RSA validation: only for work whose result is compared or
+      discarded;
+    - ``public_key()``: the public key, never validating the private key.
+
+    ``key_password`` is the password the entry is (to be) protected with, None when that is the store
+    password: ``effective_key_password`` is the one rule that turns it into the password really used.
+    """
     kind = 'private_key'
 
     def __init__(self, alias, chain_der=None, private_key=None, chain=None, key_password=None,
@@ -152,20 +176,19 @@ class KeyEntry(object):
         return self._key is None and self._pkcs8 is None
 
     def open(self, *passwords):
-        """Decrypt the key with the first password that works, as ``unlock``
-        does, without validating an RSA key yet.
+        """Decrypt the key with the first password that works (None is skipped), without validating an
+        RSA key yet; an open entry stays as it is. Returns the entry.
 
         cryptography's RSA key validation (primality checks) costs more than
         generating a key (about 60 ms for RSA 2048); it is made when the key
-        is first used (``private_key``), so a run that only compares the
-        entry's public facts and writes nothing skips it. Returns nothing.
+        is first used (``checked_private_key``), so a run that only compares the
+        entry's public facts and writes nothing skips it.
         """
         if not self.locked:
-            return
-        tried = [p for p in passwords if p is not None]
+            return self
         encrypted = _jks_protected_key(self._protected, self.alias)
-        for password in tried:
-            pkcs8 = _jks_unprotect(encrypted, password)
+        for password in passwords:
+            pkcs8 = _jks_unprotect(encrypted, password) if password is not None else None
             if pkcs8 is None:
                 continue
             try:
@@ -174,14 +197,9 @@ class KeyEntry(object):
                 # a key type cryptography cannot read: kept as it is, refused only where it is used
                 self._unchecked_key = None
             self._pkcs8 = pkcs8
-            self.key_password = password if password != self.store_password else None
-            return
+            self.key_password = own_key_password(password, self.store_password)
+            return self
         raise WrongKeyPasswordError('wrong key password for the key entry %r' % self.alias)
-
-    def unlock(self, *passwords):
-        """Decrypt the key with the first password that works."""
-        self.open(*passwords)
-        return self.private_key
 
     def _load_pkcs8(self, der, validate=True):
         try:
@@ -191,8 +209,8 @@ class KeyEntry(object):
         except Exception as exc:
             raise UnsupportedContentError('the key entry %r holds a key type this collection cannot read' % self.alias) from exc
 
-    @property
-    def private_key(self):
+    def checked_private_key(self):
+        """The key of an open entry, an RSA key validated: for anything written or handed out."""
         if self._key is None and self._pkcs8 is not None:
             self._key = self._load_pkcs8(self._pkcs8)
         if self._key is None:
@@ -200,17 +218,17 @@ class KeyEntry(object):
         return self._key
 
     def unchecked_private_key(self):
-        """The key of an opened entry without RSA key validation: only for work whose result is
+        """The key of an open entry without RSA key validation: only for work whose result is
         compared or discarded (a request signed to compare with the one on disk, a secret decrypted
         to compare), never for anything written or handed out."""
         if self._key is None and self._unchecked_key is None and self._pkcs8 is not None:
             self._unchecked_key = self._load_pkcs8(self._pkcs8, validate=False)
         if self._key is None and self._unchecked_key is not None:
             return self._unchecked_key
-        return self.private_key
+        return self.checked_private_key()
 
     def public_key(self):
-        """The public key of an opened (or unlocked) entry, without validating its private key."""
+        """The public key of an open entry, without validating its private key."""
         return self.unchecked_private_key().public_key()
 
     def pkcs8(self):
@@ -218,8 +236,8 @@ class KeyEntry(object):
         collection cannot parse survives a rewrite), otherwise serialized."""
         if self._key is None and self._pkcs8 is not None:
             return self._pkcs8
-        return self.private_key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                                              serialization.NoEncryption())
+        return self.checked_private_key().private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                                        serialization.NoEncryption())
 
 
 class PreservedEntry(object):
@@ -350,75 +368,7 @@ class Keystore(object):
 
     @classmethod
     def _read_pkcs12_bags(cls, bags, password, what):
-        unnamed = iter('%d' % n for n in range(1, len(bags) + 2))
-        key_bags, cert_bags, preserved = [], [], []
-        for bag in bags:
-            if bag.bag_id in (p12.OID_SHROUDED_KEY_BAG, p12.OID_KEY_BAG):
-                key_bags.append(bag)
-            elif bag.bag_id == p12.OID_CERT_BAG and bag.certificate_der() is not None:
-                cert_bags.append(bag)
-            else:
-                preserved.append(bag)
-        # the certificates of key entries: by localKeyId
-        by_key_id = {}
-        for bag in cert_bags:
-            if bag.local_key_id is not None and not bag.trusted:
-                by_key_id.setdefault(bag.local_key_id, bag)
-        pool = [bag for bag in cert_bags if not bag.trusted and bag.local_key_id is None]
-        entries, used = [], set()
-        for bag in key_bags:
-            if bag.bag_id == p12.OID_KEY_BAG:
-                pkcs8 = bag.value
-            else:
-                pkcs8 = p12.unshroud(bag.value, password)
-            leaf = by_key_id.get(bag.local_key_id) if bag.local_key_id is not None else None
-            if leaf is None and len(key_bags) == 1:
-                # no localKeyId (some tools): the one certificate that is not trusted and not a CA of another
-                leaf = _p12_leaf_for(pkcs8, [b for b in cert_bags if not b.trusted])
-            alias = (bag.friendly_name or (leaf.friendly_name if leaf is not None else None) or next(unnamed)).lower()
-            if pkcs8 is None or leaf is None:
-                kept = [bag] + ([leaf] if leaf is not None else [])
-                why = ('a key entry the store password does not decrypt' if pkcs8 is None
-                       else 'a private key without its certificate')
-                entries.append(PreservedEntry(alias, 'other', kept, description=why))
-                used.update(id(b) for b in kept)
-                continue
-            used.add(id(leaf))
-            leaf_cert = certs.x509.load_der_x509_certificate(leaf.certificate_der())
-            chain = certs.build_chain(leaf_cert, [certs.x509.load_der_x509_certificate(b.certificate_der())
-                                                  for b in pool + [c for c in cert_bags if c.trusted]])
-            entry = KeyEntry(alias, chain_der=[leaf.certificate_der()] + [certs.cert_to_der(c) for c in chain[1:]])
-            entry._pkcs8 = pkcs8
-            entry.local_key_id = bag.local_key_id
-            entries.append(entry)
-        chain_ders = set()
-        for entry in entries:
-            chain_ders.update(entry.chain_der)
-        for bag in cert_bags:
-            if id(bag) in used:
-                continue
-            der = bag.certificate_der()
-            # Java's trusted entries carry its attribute; a named certificate that is in no key's chain
-            # (OpenSSL and cryptography truststores) is read as a trusted entry too, as before
-            if bag.trusted or (bag.friendly_name and bag.local_key_id is None and der not in chain_ders):
-                entries.append(TrustedEntry((bag.friendly_name or next(unnamed)).lower(), der=der))
-            elif bag.local_key_id is not None:
-                # a certificate whose key is not in the file: Java ignores it, but it is kept
-                entries.append(PreservedEntry((bag.friendly_name or next(unnamed)).lower(), 'other', [bag],
-                                              description='a certificate linked to a key that is not in the store'))
-        for bag in preserved:
-            alias = (bag.friendly_name or next(unnamed)).lower()
-            if bag.bag_id == p12.OID_SECRET_BAG:
-                entries.append(_p12_secret_entry(alias, bag, password))
-            else:
-                entries.append(PreservedEntry(alias, 'other', [bag],
-                                              description='a PKCS#12 bag of type %s' % bag.bag_id))
-        aliases = [e.alias for e in entries]
-        duplicates = sorted(set(a for a in aliases if aliases.count(a) > 1))
-        if duplicates:
-            raise UnsupportedContentError('%s holds several entries under the alias %s; Java keeps only one of '
-                                          'them, so this collection refuses to choose' % (what, _quoted(duplicates)))
-        return cls('pkcs12', entries, password)
+        return cls('pkcs12', _Pkcs12Entries(bags, password).entries(what), password)
 
     # ------------------------------------------------------------ queries
 
@@ -434,10 +384,6 @@ class Keystore(object):
     def preserved_entries(self):
         """Entries the collection does not model (secret keys, ...), kept as they were read."""
         return [e for e in self.entries.values() if isinstance(e, PreservedEntry)]
-
-    def find_certificate(self, fingerprint):
-        """Aliases of trusted entries holding the certificate with this SHA-256 fingerprint."""
-        return [e.alias for e in self.trusted_entries() if e.fingerprint() == fingerprint]
 
     def fingerprint_index(self):
         index = {}
@@ -491,18 +437,21 @@ class Keystore(object):
         if (current is not None and current.kind == 'private_key' and not current.locked
                 and certs.public_keys_equal(current.public_key(), private_key)
                 and current.chain_der == [certs.cert_to_der(c) for c in chain]
-                and (current.key_password or self.password) == (key_password or self.password)):
+                and self._same_key_password(current.key_password, key_password)):
             return False
         self.entries[alias] = KeyEntry(alias, private_key=private_key, chain=list(chain),
                                        key_password=key_password, timestamp=_now_ms())
         self.modified = True
         return True
 
+    def _same_key_password(self, one, other):
+        return effective_key_password(one, self.password) == effective_key_password(other, self.password)
+
     def set_key_password(self, alias, key_password=None):
         """Keep an opened key entry's key and chain, protected with ``key_password``
         (None: the store password). Returns True when changed.
 
-        The same as ``set_key(alias, entry.private_key, entry.chain, key_password)``,
+        The same as ``set_key(alias, entry.checked_private_key(), entry.chain, key_password)``,
         but when nothing changes the private key is not loaded and validated.
         """
         entry = self.get(alias)
@@ -511,9 +460,9 @@ class Keystore(object):
         if not entry.chain:
             raise InvalidInputError('a key entry needs at least its own certificate')
         certs.check_key_matches(entry.public_key(), entry.chain[0])
-        if (entry.key_password or self.password) == (key_password or self.password):
+        if self._same_key_password(entry.key_password, key_password):
             return False
-        return self.set_key(entry.alias, entry.private_key, entry.chain, key_password)
+        return self.set_key(entry.alias, entry.checked_private_key(), entry.chain, key_password)
 
     def set_chain(self, alias, chain):
         """Replace the chain of an existing (opened or unlocked) key entry. Returns True when changed.
@@ -527,7 +476,7 @@ class Keystore(object):
         certs.check_key_matches(entry.public_key(), chain[0])
         if entry.chain_der == [certs.cert_to_der(c) for c in chain]:
             return False
-        return self.set_key(entry.alias, entry.private_key, chain, entry.key_password)
+        return self.set_key(entry.alias, entry.checked_private_key(), chain, entry.key_password)
 
     def remove(self, alias):
         alias = normalize_alias(alias)
@@ -557,37 +506,28 @@ class Keystore(object):
                 'a JKS store holds only key entries and trusted certificates, so it cannot keep %s; keep the store '
                 'PKCS#12 (store_type pkcs12) or remove %s first' % (
                     _describe_entries(kept), 'it' if len(kept) == 1 else 'them'))
-        jks = pyjks()
-        out = []
+        records = []
         for alias, e in self.entries.items():
+            timestamp = e.timestamp or _now_ms()
             if e.kind == 'trusted_certificate':
-                entry = jks.TrustedCertEntry.new(alias, e.der)
-                entry.timestamp = e.timestamp or entry.timestamp
-                out.append(entry)
-                continue
-            key_password = e.key_password
-            if e.locked:
-                # still encrypted as loaded; re-protect it only when it followed the old store password
-                if self.password is not None and self.password != password:
-                    try:
-                        e.open(self.password)
-                    except WrongKeyPasswordError:
-                        out.append(_pyjks_locked_entry(jks, e))
-                        continue
-                    key_password = None
-                else:
-                    out.append(_pyjks_locked_entry(jks, e))
-                    continue
-            elif key_password == self.password:
-                key_password = None
-            entry = jks.PrivateKeyEntry.new(alias, e.chain_der, e.pkcs8())
-            entry.timestamp = e.timestamp or entry.timestamp
-            entry.encrypt(key_password or password)
-            out.append(entry)
-        try:
-            return _jks_saves(jks, jks.KeyStore.new('jks', out), password)
-        except Exception as exc:  # pragma: no cover - pyjks refuses only malformed input
-            raise UnsupportedContentError('the keystore cannot be written as JKS: %s' % exc) from exc
+                records.append((2, alias, timestamp, e.der))
+            else:
+                records.append((1, alias, timestamp, (self._jks_protected(e, password), e.chain_der)))
+        return _write_jks(records, password)
+
+    def _jks_protected(self, entry, password):
+        """The EncryptedPrivateKeyInfo of a key entry in a JKS store written with ``password``: a locked
+        entry as it was read, unless it followed the old store password (then it follows the new one)."""
+        if entry.locked and self.password is not None and self.password != password:
+            try:
+                entry.open(self.password)
+            except WrongKeyPasswordError:
+                return entry._protected
+            return _jks_protect(entry.pkcs8(), password)
+        if entry.locked:
+            return entry._protected
+        own = own_key_password(entry.key_password, self.password)
+        return _jks_protect(entry.pkcs8(), effective_key_password(own, password))
 
     def _dump_pkcs12(self, password):
         """The store as JDK 17 writes a PKCS#12 keystore (pkcs12_container): any mix of key
@@ -596,51 +536,182 @@ class Keystore(object):
             # Java derives the PBES2 (AES) keys of PKCS#12 with PBEKey, which refuses them
             raise InvalidInputError('a PKCS#12 store password must be ASCII: Java cannot open a PKCS#12 store whose '
                                     'password is not; use JKS or an ASCII password')
-        converting = self.store_type != 'pkcs12'
-        locked = []
-        for e in self.key_entries():
-            if e.locked and self.password is not None:
-                try:
-                    e.open(self.password)
-                except WrongKeyPasswordError:
-                    pass
-            if e.locked:
-                locked.append(e)
-            elif e.key_password and e.key_password != password and not (converting and e._protected is not None):
-                raise UnsupportedContentError('a PKCS#12 store has one password for the store and its keys; '
-                                              'the key password of %r must equal the store password' % e.alias)
-        if locked:
-            raise UnsupportedContentError(
-                'a PKCS#12 store has one password for the store and its keys, and the key %s %s protected by a key '
-                'password that was not given; give it (key_password) or keep the store JKS'
-                % ('entries' if len(locked) > 1 else 'entry', _quoted([e.alias for e in locked]) +
-                   (' are' if len(locked) > 1 else ' is')))
+        self._check_pkcs12_keys(password)
         plain, encrypted = [], []
         chain_written = set()
-        used_ids = set(e.local_key_id for e in self.key_entries() if e.local_key_id is not None)
-        stamp = _now_ms()
+        key_ids = _LocalKeyIds(self.key_entries())
         for alias, e in self.entries.items():
             if e.kind == 'private_key':
-                key_id = e.local_key_id
-                if key_id is None:
-                    # what Java writes: "Time <milliseconds>", unique in the store
-                    while ('Time %d' % stamp).encode('ascii') in used_ids:
-                        stamp += 1
-                    key_id = ('Time %d' % stamp).encode('ascii')
-                    used_ids.add(key_id)
+                key_id = key_ids.of(e)
                 plain.append(p12.key_bag(e.pkcs8(), password, alias, key_id))
                 encrypted.append(p12.cert_bag(e.chain_der[0], alias, key_id))
-                for der, cert in zip(e.chain_der[1:], e.chain[1:]):
-                    if der not in chain_written:
-                        chain_written.add(der)
-                        # Java names a CA certificate of a chain by its subject, without a localKeyId
-                        encrypted.append(p12.cert_bag(der, cert.subject.rfc4514_string()))
+                encrypted += _pkcs12_chain_bags(e, chain_written)
             elif e.kind == 'trusted_certificate':
                 encrypted.append(p12.cert_bag(e.der, alias, trusted=True))
             else:
                 for der, in_encrypted in e.pkcs12_bags(self.password, password):
                     (encrypted if in_encrypted else plain).append(der)
         return p12.dump(plain, encrypted, password)
+
+    def _check_pkcs12_keys(self, password):
+        """Refuse key entries PKCS#12 cannot hold with ``password``: one password for the store and its keys."""
+        converting = self.store_type != 'pkcs12'
+        locked = []
+        for e in self.key_entries():
+            self._open_with_store_password(e)
+            if e.locked:
+                locked.append(e)
+            elif own_key_password(e.key_password, password) and not (converting and e._protected is not None):
+                raise UnsupportedContentError('a PKCS#12 store has one password for the store and its keys; '
+                                              'the key password of %r must equal the store password' % e.alias)
+        if locked:
+            several = len(locked) > 1
+            raise UnsupportedContentError(
+                'a PKCS#12 store has one password for the store and its keys, and the key %s %s protected by a key '
+                'password that was not given; give it (key_password) or keep the store JKS'
+                % ('entries' if several else 'entry', _quoted([e.alias for e in locked]) + (' are' if several else ' is')))
+
+    def _open_with_store_password(self, entry):
+        """Open a locked key entry that follows the store password it was read with; others stay locked."""
+        if entry.locked and self.password is not None:
+            try:
+                entry.open(self.password)
+            except WrongKeyPasswordError:
+                pass
+
+
+class _LocalKeyIds(object):
+    """The PKCS#12 localKeyId of each key entry: the one it was read with, or a new one as Java writes it
+    ("Time <milliseconds>", unique in the store)."""
+
+    def __init__(self, key_entries):
+        self.used = set(e.local_key_id for e in key_entries if e.local_key_id is not None)
+        self.stamp = _now_ms()
+
+    def of(self, entry):
+        if entry.local_key_id is not None:
+            return entry.local_key_id
+        while ('Time %d' % self.stamp).encode('ascii') in self.used:
+            self.stamp += 1
+        key_id = ('Time %d' % self.stamp).encode('ascii')
+        self.used.add(key_id)
+        return key_id
+
+
+def _pkcs12_chain_bags(entry, written):
+    """The certificate bags of a key entry's CA certificates not written yet (``written``: their DER)."""
+    bags = []
+    for der, cert in zip(entry.chain_der[1:], entry.chain[1:]):
+        if der not in written:
+            written.add(der)
+            # Java names a CA certificate of a chain by its subject, without a localKeyId
+            bags.append(p12.cert_bag(der, cert.subject.rfc4514_string()))
+    return bags
+
+
+class _Pkcs12Entries(object):
+    """The entries of a PKCS#12 store's bags, as Java's PKCS12KeyStore reads them (``Keystore._load_pkcs12``)."""
+
+    def __init__(self, bags, password):
+        self.password = password
+        # a bag without a name gets the next number, in the order the entries are read
+        self.unnamed = iter('%d' % n for n in range(1, len(bags) + 2))
+        self.key_bags, self.cert_bags, self.other_bags = [], [], []
+        for bag in bags:
+            if bag.bag_id in (p12.OID_SHROUDED_KEY_BAG, p12.OID_KEY_BAG):
+                self.key_bags.append(bag)
+            elif bag.bag_id == p12.OID_CERT_BAG and bag.certificate_der() is not None:
+                self.cert_bags.append(bag)
+            else:
+                self.other_bags.append(bag)
+        self.used = set()
+
+    def entries(self, what):
+        entries = self.key_entries()
+        entries += self.certificate_entries(entries)
+        entries += self.other_entries()
+        aliases = [e.alias for e in entries]
+        duplicates = sorted(set(a for a in aliases if aliases.count(a) > 1))
+        if duplicates:
+            raise UnsupportedContentError('%s holds several entries under the alias %s; Java keeps only one of '
+                                          'them, so this collection refuses to choose' % (what, _quoted(duplicates)))
+        return entries
+
+    def name(self, *bags):
+        """The alias of the first of ``bags`` that has a friendly name, or the next number."""
+        for bag in bags:
+            if bag is not None and bag.friendly_name:
+                return bag.friendly_name.lower()
+        return next(self.unnamed).lower()
+
+    def leaf_of(self, bag, pkcs8):
+        """The certificate bag of a key bag: by localKeyId; failing that (some tools write none), for the only
+        key, the certificate that is not trusted and holds its public key."""
+        if bag.local_key_id is not None:
+            for cert_bag in self.cert_bags:
+                if cert_bag.local_key_id == bag.local_key_id and not cert_bag.trusted:
+                    return cert_bag
+        if len(self.key_bags) == 1:
+            return _p12_leaf_for(pkcs8, [b for b in self.cert_bags if not b.trusted])
+        return None
+
+    def chain_candidates(self):
+        """The certificates a key's chain is built from (parsed only when a key entry needs them)."""
+        pool = [bag for bag in self.cert_bags if not bag.trusted and bag.local_key_id is None]
+        return [certs.x509.load_der_x509_certificate(b.certificate_der())
+                for b in pool + [c for c in self.cert_bags if c.trusted]]
+
+    def key_entries(self):
+        entries = []
+        for bag in self.key_bags:
+            pkcs8 = bag.value if bag.bag_id == p12.OID_KEY_BAG else p12.unshroud(bag.value, self.password)
+            leaf = self.leaf_of(bag, pkcs8)
+            alias = self.name(bag, leaf)
+            if pkcs8 is None or leaf is None:
+                kept = [bag] + ([leaf] if leaf is not None else [])
+                why = ('a key entry the store password does not decrypt' if pkcs8 is None
+                       else 'a private key without its certificate')
+                entries.append(PreservedEntry(alias, 'other', kept, description=why))
+                self.used.update(id(b) for b in kept)
+                continue
+            self.used.add(id(leaf))
+            leaf_cert = certs.x509.load_der_x509_certificate(leaf.certificate_der())
+            chain = certs.build_chain(leaf_cert, self.chain_candidates())
+            entry = KeyEntry(alias, chain_der=[leaf.certificate_der()] + [certs.cert_to_der(c) for c in chain[1:]])
+            entry._pkcs8 = pkcs8
+            entry.local_key_id = bag.local_key_id
+            entries.append(entry)
+        return entries
+
+    def certificate_entries(self, key_entries):
+        chain_ders = set()
+        for entry in key_entries:
+            chain_ders.update(entry.chain_der)
+        entries = []
+        for bag in self.cert_bags:
+            if id(bag) in self.used:
+                continue
+            der = bag.certificate_der()
+            # Java's trusted entries carry its attribute; a named certificate that is in no key's chain
+            # (OpenSSL and cryptography truststores) is read as a trusted entry too, as before
+            if bag.trusted or (bag.friendly_name and bag.local_key_id is None and der not in chain_ders):
+                entries.append(TrustedEntry(self.name(bag), der=der))
+            elif bag.local_key_id is not None:
+                # a certificate whose key is not in the file: Java ignores it, but it is kept
+                entries.append(PreservedEntry(self.name(bag), 'other', [bag],
+                                              description='a certificate linked to a key that is not in the store'))
+        return entries
+
+    def other_entries(self):
+        entries = []
+        for bag in self.other_bags:
+            alias = self.name(bag)
+            if bag.bag_id == p12.OID_SECRET_BAG:
+                entries.append(_p12_secret_entry(alias, bag, self.password))
+            else:
+                entries.append(PreservedEntry(alias, 'other', [bag],
+                                              description='a PKCS#12 bag of type %s' % bag.bag_id))
+        return entries
 
 
 def _quoted(aliases):
@@ -695,37 +766,18 @@ def _p12_leaf_for(pkcs8, cert_bags):
     return None
 
 
-def _pyjks_locked_entry(jks, entry):
-    """A pyjks entry for a key entry still encrypted as it was read: written back unchanged."""
-    return jks.PrivateKeyEntry(alias=entry.alias, timestamp=entry.timestamp, encrypted=entry._protected,
-                               cert_chain=[('X.509', der) for der in entry.chain_der], store_type='jks')
-
-
-def _jks_saves(jks, store, password):
-    """The bytes pyjks's ``KeyStore.saves(password)`` returns for a JKS store,
-    made with pyjks's own entry writers but joined once: ``saves`` appends
-    each entry to one bytes object, which copies the store so far every time
-    (quadratic: 8 s instead of 0.03 s for 5000 certificates). ``jks`` is pyjks."""
-    parts = [JKS_MAGIC, _B4.pack(2), _B4.pack(len(store.entries))]
-    for alias, item in store.entries.items():
-        if isinstance(item, jks.TrustedCertEntry):
-            parts.append(store._write_trusted_cert(alias, item))
-        elif isinstance(item, jks.PrivateKeyEntry):
-            parts.append(store._write_private_key(alias, item, password))
-        else:  # pragma: no cover - only the two kinds above are ever built
-            raise UnsupportedContentError('unsupported entry %r for a JKS store' % alias)
-    data = b''.join(parts)
-    return data + _jks_digest(password, data)
-
-
-# ---------------------------------------------------------------- JKS reading
+# ---------------------------------------------------------------- JKS reading and writing
 #
-# JKS is read here rather than by pyjks: pyjks's import (pyasn1 and its ASN.1
-# modules, javaobj) costs about 20 ms, more than reading and checking a store,
-# and most module runs only read. Writing goes through pyjks, imported when a
-# store is written. The format is the one sun.security.provider.JavaKeyStore
-# writes: magic, version 2, entry count, entries, then a SHA-1 digest of the
-# password (UTF-16BE), "Mighty Aphrodite" and everything before it.
+# JKS is read and framed here rather than by pyjks: pyjks's import (pyasn1 and
+# its ASN.1 modules, javaobj) costs about 20 ms, more than reading and checking
+# a store, and most module runs only read; and pyjks's public writer
+# (``KeyStore.saves``) appends each entry to one bytes object, which copies the
+# store so far every time (quadratic: 8 s instead of 0.03 s for 5000
+# certificates). A key is protected by pyjks's public
+# ``sun_crypto.jks_pkey_encrypt`` (pyjks imported when a key is written). The
+# format is the one sun.security.provider.JavaKeyStore writes: magic, version 2,
+# entry count, entries, then a SHA-1 digest of the password (UTF-16BE),
+# "Mighty Aphrodite" and everything before it.
 
 _B2 = struct.Struct('>H')
 _B4 = struct.Struct('>L')
@@ -737,6 +789,45 @@ JKS_KEY_PROTECTOR_OID = b'\x06\x0a\x2b\x06\x01\x04\x01\x2a\x02\x11\x01\x01'
 
 def _jks_digest(password, data):
     return hashlib.sha1(password.encode('utf-16be') + JKS_WHITENING + data).digest()
+
+
+def _write_jks(records, password):
+    """The bytes of a JKS store holding ``records`` (as ``_read_jks`` returns them), its digest made with ``password``."""
+    parts = [JKS_MAGIC, _B4.pack(2), _B4.pack(len(records))]
+
+    def utf(text):
+        encoded = text.encode('utf-8')
+        return _B2.pack(len(encoded)) + encoded
+
+    def blob(data):
+        return _B4.pack(len(data)) + data
+
+    for tag, alias, timestamp, payload in records:
+        parts += [_B4.pack(tag), utf(alias), _B8.pack(timestamp)]
+        if tag == 2:
+            parts += [utf('X.509'), blob(payload)]
+            continue
+        protected, chain = payload
+        parts += [blob(protected), _B4.pack(len(chain))]
+        for der in chain:
+            parts += [utf('X.509'), blob(der)]
+    data = b''.join(parts)
+    return data + _jks_digest(password, data)
+
+
+def _der_tlv(tag, body):
+    size = len(body)
+    if size < 0x80:
+        return bytes([tag, size]) + body
+    length = size.to_bytes((size.bit_length() + 7) // 8, 'big')
+    return bytes([tag, 0x80 | len(length)]) + length + body
+
+
+def _jks_protect(pkcs8, password):
+    """A PKCS#8 key as a JKS key entry holds it: an EncryptedPrivateKeyInfo of Java's KeyProtector."""
+    encrypted = pyjks().sun_crypto.jks_pkey_encrypt(pkcs8, password)
+    algorithm = _der_tlv(0x30, JKS_KEY_PROTECTOR_OID + b'\x05\x00')
+    return _der_tlv(0x30, algorithm + _der_tlv(0x04, encrypted))
 
 
 def _read_jks(data):

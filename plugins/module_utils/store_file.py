@@ -8,10 +8,11 @@ turning the error root into ``fail_json``.
 
 A module's ``main()`` is then::
 
-    module = AnsibleModule(argument_spec=store_argument_spec(...), ...)
-    run(module, my_logic)
+    module = argspec.store().merge(...).create_ansible_module(...)
+    run(module, MyBackend.execute)
 
-where ``my_logic(module)`` returns the result dict.
+where ``MyBackend.execute(module)`` (``backends/``) returns the result dict; the
+shared options are in ``argspec.py``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -31,18 +32,6 @@ from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import K
 
 # the shipped WSO2 password (docs/si-reference.md section 4): using it protects nothing
 DEFAULT_WSO2_PASSWORD = 'wso2carbon'
-
-
-def store_argument_spec(**extra):
-    """Options shared by every module that opens a store. Keep in sync with
-    plugins/doc_fragments/store.py."""
-    spec = dict(
-        path=dict(type='path', required=True),
-        password=dict(type='str', required=True, no_log=True),
-        store_type=dict(type='str', choices=['jks', 'pkcs12']),
-    )
-    spec.update(extra)
-    return spec
 
 
 def default_store_type(path):

@@ -165,162 +165,37 @@ not_after:
   type: str
 '''
 
-import os
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.wso2si.keystores.plugins.module_utils import certificates as certs
-from ansible_collections.wso2si.keystores.plugins.module_utils.deps import check_dependencies
-from ansible_collections.wso2si.keystores.plugins.module_utils.errors import InvalidInputError, KeystoreError
-from ansible_collections.wso2si.keystores.plugins.module_utils.fileio import atomic_write, locked, read_file
-from ansible_collections.wso2si.keystores.plugins.module_utils.ownca import (
-    CERT_FILE, KEY_FILE, OwnCA, load_csr, state_dir_problem)
+from ansible_collections.wso2si.keystores.plugins.module_utils import argspec
+from ansible_collections.wso2si.keystores.plugins.module_utils.backends.si_ca import run
 
 
-def missing_ca(directory):
-    return ('no CA in %s (looked for %s and %s): give the CA as content (ca_certificate and ca_private_key; the role\'s '
-            'rollout_ca_certificate and rollout_ca_private_key), point ca_dir (rollout_ca_dir) at the directory that '
-            'holds it, or create a new CA explicitly with create=true (rollout_ca_create=true) on the first run'
-            % (directory, os.path.join(directory, KEY_FILE), os.path.join(directory, CERT_FILE)))
-
-
-def check_options(p):
-    """Range checks, before anything is read or written."""
-    if p['ca_key_size'] is not None:
-        if p['ca_key_type'] != 'rsa':
-            raise InvalidInputError('ca_key_size applies to RSA keys only (ca_key_type is %s)' % p['ca_key_type'])
-        if not certs.MIN_RSA_KEY_BITS <= p['ca_key_size'] <= 16384:
-            raise InvalidInputError('ca_key_size must be from %d to 16384 bits (asked for %d)'
-                                    % (certs.MIN_RSA_KEY_BITS, p['ca_key_size']))
-    certs.check_validity_days(p['ca_validity_days'], 'ca_validity_days')
-    certs.check_validity_days(p['validity_days'])
-    if p['renew_before_days'] < 0:
-        raise InvalidInputError('renew_before_days must be 0 or more (got %d)' % p['renew_before_days'])
-
-
-def ensure(module):
-    p = module.params
-    changed = created = False
-    if p['ca_certificate'] is not None:
-        ca = OwnCA.from_content(p['ca_certificate'], p['ca_private_key'], p['ca_passphrase'])
-    else:
-        ca = OwnCA(p['ca_dir'], p['ca_passphrase'])
-        if not ca.load():
-            if not p['create']:
-                raise InvalidInputError(missing_ca(p['ca_dir']))
-            if p['served_certificates']:
-                check_served(module, None)
-            ca.create(p['ca_subject'], p['ca_key_type'], p['ca_key_size'] or 3072, None, p['ca_validity_days'],
-                      write=not module.check_mode)
-            changed = created = True
-    if p['served_certificates'] and not created:
-        check_served(module, ca)
-    result = dict(ca_certificate=certs.cert_to_pem(ca.cert), ca_fingerprint_sha256=certs.fingerprint(ca.cert),
-                  ca_created=created)
-    if p['ca_dir'] is not None:
-        result['ca_dir_state'] = 'absent' if created and module.check_mode else 'present'
-    if p['csr']:
-        csr = load_csr(p['csr'])
-        # a weak request is refused before an issued certificate for it is even looked at
-        certs.check_key_strength(csr.public_key(), 'the certificate signing request', p['allow_weak_keys'],
-                                 module.warn)
-        stored = read_file(p['dest'], what='the issued certificate %s' % p['dest']) if p['dest'] else None
-        issued = ca.keep_issued([stored, p['current_certificate']], csr, p['renew_before_days'])
-        if issued is None:
-            issued = ca.sign(csr, p['validity_days'], allow_weak_keys=p['allow_weak_keys'])
-            changed = True
-        pem = certs.cert_to_pem(issued)
-        if p['dest'] and (stored or b'').strip() != pem.encode('ascii').strip():
-            changed = True
-            if not module.check_mode:
-                atomic_write(p['dest'], pem.encode('ascii'), mode=0o644)
-        result.update(certificate=pem, fingerprint_sha256=certs.fingerprint(issued),
-                      not_after=certs.iso(certs.not_after(issued)))
-    result['changed'] = changed
-    return result
-
-
-def check_served(module, ca):
-    p = module.params
-    holder = ca if ca is not None else OwnCA(None)
-    foreign = holder.foreign_leaves(p['served_certificates'], p['accepted_issuers'])
-    if foreign:
-        given = ('the CA given (%s)' % certs.fingerprint(ca.cert)) if ca is not None else 'the CA about to be created'
-        raise InvalidInputError(
-            '%s serve%s a certificate issued by %s, not by %s: nothing was changed. A new CA is a rotation: '
-            'follow docs/ca-rotation.md (its phase 2 lists the old CA in rollout_truststore_certificates), or give '
-            'the CA that issued them (rollout_ca_dir, or rollout_ca_certificate and rollout_ca_private_key)'
-            % (', '.join(h for h, i in foreign), '' if len(foreign) > 1 else 's',
-               '; '.join(sorted(set(i for h, i in foreign))), given))
-
-
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            ca_dir=dict(type='path'),
-            ca_certificate=dict(type='str'),
-            ca_private_key=dict(type='str', no_log=True),
-            create=dict(type='bool', default=False),
-            ca_subject=dict(type='str', default='CN=WSO2 SI Rollout CA'),
-            ca_key_type=dict(type='str', choices=['rsa', 'ec'], default='rsa'),
-            ca_key_size=dict(type='int'),
-            ca_validity_days=dict(type='int', default=3650),
-            ca_passphrase=dict(type='str', no_log=True),
-            csr=dict(type='str'),
-            dest=dict(type='path'),
-            current_certificate=dict(type='str'),
-            served_certificates=dict(type='dict'),
-            accepted_issuers=dict(type='list', elements='str', default=[]),
-            validity_days=dict(type='int', default=365),
-            renew_before_days=dict(type='int', default=30),
-            allow_weak_keys=dict(type='bool', default=False),
-        ),
+def argument_spec():
+    return argspec.material().update_argspec(
+        ca_dir=dict(type='path'),
+        ca_certificate=dict(type='str'),
+        ca_private_key=dict(type='str', no_log=True),
+        create=dict(type='bool', default=False),
+        ca_subject=dict(type='str', default='CN=WSO2 SI Rollout CA'),
+        ca_key_type=dict(type='str', choices=['rsa', 'ec'], default='rsa'),
+        ca_key_size=dict(type='int'),
+        ca_validity_days=dict(type='int', default=3650),
+        ca_passphrase=dict(type='str', no_log=True),
+        csr=dict(type='str'),
+        dest=dict(type='path'),
+        current_certificate=dict(type='str'),
+        served_certificates=dict(type='dict'),
+        accepted_issuers=dict(type='list', elements='str', default=[]),
+        validity_days=dict(type='int', default=365),
+        renew_before_days=dict(type='int', default=30),
+    ).update(
         required_one_of=[('ca_dir', 'ca_certificate')],
         mutually_exclusive=[('ca_dir', 'ca_certificate'), ('ca_dir', 'ca_private_key')],
         required_together=[('ca_certificate', 'ca_private_key')],
-        supports_check_mode=True,
     )
-    check_dependencies(module)
-    p = module.params
-    if p['create'] and p['ca_certificate'] is not None:
-        module.fail_json(msg='create makes a CA in ca_dir; a CA given as content (ca_certificate) exists already')
-    try:
-        check_options(p)  # before the CA directory is made
-        if p['ca_dir'] is None:
-            result = ensure_in_dest_dir(module)
-        else:
-            problem = state_dir_problem(p['ca_dir'], lambda argv: git(module, argv))
-            if problem:
-                raise InvalidInputError(problem)
-            for directory in (p['ca_dir'] if p['create'] else None, os.path.dirname(p['dest'] or '') or None):
-                if directory and not os.path.isdir(directory) and not module.check_mode:
-                    os.makedirs(directory, 0o700, exist_ok=True)
-            if os.path.isdir(p['ca_dir']):
-                with locked(os.path.join(p['ca_dir'], CERT_FILE)):
-                    result = ensure(module)
-            else:
-                result = ensure(module)
-    except KeystoreError as exc:
-        module.fail_json(msg=str(exc))
-    except OSError as exc:
-        module.fail_json(msg='cannot prepare the CA directory %s: %s' % (p['ca_dir'], exc.strerror))
-    module.exit_json(**result)
 
 
-def ensure_in_dest_dir(module):
-    dest = module.params['dest']
-    directory = os.path.dirname(dest or '')
-    if directory and not os.path.isdir(directory) and not module.check_mode:
-        os.makedirs(directory, 0o700, exist_ok=True)
-    return ensure(module)
-
-
-def git(module, argv):
-    executable = module.get_bin_path('git')
-    if executable is None:
-        return None
-    rc, out, dummy = module.run_command([executable] + argv[1:])
-    return rc, out
+def main():
+    run(argument_spec().create_ansible_module(supports_check_mode=True))
 
 
 if __name__ == '__main__':

@@ -171,82 +171,16 @@ backup_file:
   sample: /opt/wso2si/resources/security/wso2carbon.jks.2403.2026-11-27@13:45:01~
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.wso2si.keystores.plugins.module_utils import certificates as certs
-from ansible_collections.wso2si.keystores.plugins.module_utils.ca_reply import certificate_items, load_input, reply_chain
-from ansible_collections.wso2si.keystores.plugins.module_utils.store_file import StoreFile, run, store_argument_spec
+from ansible_collections.wso2si.keystores.plugins.module_utils import argspec
+from ansible_collections.wso2si.keystores.plugins.module_utils.backends.si_cert_import import CertImportBackend
+from ansible_collections.wso2si.keystores.plugins.module_utils.store_file import run
 
 
-def entry_facts(entry):
-    facts = {'alias': entry.alias, 'kind': entry.kind}
-    if entry.kind == 'private_key':
-        facts['chain'] = [certs.summary(c) for c in entry.chain]
-    elif entry.certificate is not None:
-        facts.update(certs.summary(entry.certificate))
-    return facts
-
-
-def import_reply(module):
-    p = module.params
-    sf = StoreFile(module, p['path'], p['password'], p['store_type'])
-    store = sf.open(create=False)
-    entry = sf.key_entry(p['alias'], 'a CA reply is imported into the key entry it was requested for')
-    alias = entry.alias
-    entry.open(p['key_password'] or p['password'])
-
-    reply = load_input(p['certificate'], p['certificate_path'], what='the certificate reply')
-    given = certificate_items(p['ca_certificates'])
-    trusted = [e.certificate for e in store.trusted_entries()]
-    # the CA certificates of the current chain may link a renewal, but are not trusted for it
-    current_cas = entry.chain[1:]
-    chain, unused = reply_chain(reply, entry.public_key(), [cert for _alias, cert in given], trusted,
-                                validate=p['validate'], allow_expired=p['allow_expired'], intermediates=current_cas)
-    for cert in unused:
-        module.warn('the reply\'s certificate %s is not part of the chain and was not imported'
-                    % certs.name_to_string(cert.subject))
-
-    before = {alias: entry_facts(entry)}
-    store.set_chain(alias, chain)
-    touched = [alias] if store.modified else []
-
-    added, replaced = [], []
-    if p['trust_ca_certificates'] and given:
-        index = store.fingerprint_index()
-        for ca_alias, cert in given:
-            fp = certs.fingerprint(cert)
-            if ca_alias not in store.entries and index.get(fp):
-                continue  # already trusted under another alias
-            current = store.entries.get(ca_alias)
-            if current is not None:
-                before[ca_alias] = entry_facts(current)
-            outcome = store.set_trusted(ca_alias, cert)
-            if outcome == 'added':
-                added.append(ca_alias)
-            elif outcome == 'replaced':
-                replaced.append(ca_alias)
-            if outcome:
-                touched.append(ca_alias)
-                index.setdefault(fp, []).append(ca_alias)
-
-    changed = sf.save(backup=p['backup'], new_file_mode=0o600)
-    result = dict(changed=changed, chain=[certs.summary(c) for c in chain],
-                  trusted_added=added, trusted_replaced=replaced)
-    if sf.backup_file:
-        result['backup_file'] = sf.backup_file
-    if module._diff:
-        result['diff'] = dict(
-            before={'entries': [before[a] for a in sorted(touched) if a in before]},
-            after={'entries': [entry_facts(store.entries[a]) for a in sorted(touched)]},
-        )
-    result['changed'] = sf.apply_file_attributes(result['changed'], result.get('diff'))
-    return result
-
-
-def main():
-    argument_spec = store_argument_spec(
+def argument_spec():
+    return argspec.store().merge(
+        argspec.store_key_password(), argspec.store_backup(), argspec.material_expired(),
+    ).update_argspec(
         alias=dict(type='str', required=True),
-        key_password=dict(type='str', no_log=True),
         certificate=dict(type='str'),
         certificate_path=dict(type='path'),
         ca_certificates=dict(type='list', elements='dict', default=[], options=dict(
@@ -256,13 +190,15 @@ def main():
         )),
         trust_ca_certificates=dict(type='bool', default=True),
         validate=dict(type='bool', default=True),
-        allow_expired=dict(type='bool', default=False),
-        backup=dict(type='bool', default=False),
+    ).update(
+        required_one_of=[('certificate', 'certificate_path')],
+        mutually_exclusive=[('certificate', 'certificate_path')],
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, add_file_common_args=True,
-                           required_one_of=[('certificate', 'certificate_path')],
-                           mutually_exclusive=[('certificate', 'certificate_path')])
-    run(module, import_reply)
+
+
+def main():
+    module = argument_spec().create_ansible_module(supports_check_mode=True, add_file_common_args=True)
+    run(module, CertImportBackend.execute)
 
 
 if __name__ == '__main__':

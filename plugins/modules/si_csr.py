@@ -21,6 +21,7 @@ description:
 author: wso2si.keystores contributors (@wso2si)
 extends_documentation_fragment:
   - wso2si.keystores.store
+  - wso2si.keystores.store.KEY_PASSWORD
   - wso2si.keystores.store.ATTRIBUTES
   - wso2si.keystores.material
   - ansible.builtin.files
@@ -34,11 +35,6 @@ options:
       - An alias that holds a trusted certificate, not a private key, is refused.
     type: str
     required: true
-  key_password:
-    description:
-      - The password of the key entry, when it differs from the store password.
-      - Defaults to O(password). PKCS#12 stores have no separate key password.
-    type: str
   dest:
     description:
       - Where to write the request as PEM on the managed host.
@@ -162,96 +158,26 @@ dest:
   sample: /opt/wso2si/resources/security/si-tls.csr
 '''
 
-import os
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.wso2si.keystores.plugins.module_utils import certificates as certs
-from ansible_collections.wso2si.keystores.plugins.module_utils.errors import KeystoreError
-from ansible_collections.wso2si.keystores.plugins.module_utils.fileio import atomic_write, read_file
-from ansible_collections.wso2si.keystores.plugins.module_utils.store_file import StoreFile, run, store_argument_spec
+from ansible_collections.wso2si.keystores.plugins.module_utils import argspec
+from ansible_collections.wso2si.keystores.plugins.module_utils.backends.si_csr import CsrBackend
+from ansible_collections.wso2si.keystores.plugins.module_utils.store_file import run
 
 
-def open_key_entry(module):
-    """The opened key entry named by ``alias`` (the store is only read)."""
-    p = module.params
-    sf = StoreFile(module, p['path'], p['password'], p['store_type'])
-    sf.open_existing()
-    entry = sf.key_entry(p['alias'], 'a certificate request needs a private key')
-    entry.open(p['key_password'] or p['password'])
-    return entry
-
-
-def existing_request(path):
-    """The request in ``path``, or None when the file is missing or holds no request."""
-    data = read_file(path, what='the file %s' % path)
-    if data is None:
-        return None
-    try:
-        return certs.load_csr(data, what='the file %s' % path)
-    except KeystoreError:
-        return None
-
-
-def make_request(module):
-    p = module.params
-    entry = open_key_entry(module)
-    cert = entry.certificate
-    certs.check_key_strength(cert.public_key(), 'the key entry %r of %s' % (entry.alias, p['path']),
-                             p['allow_weak_keys'], module.warn)
-    subject = certs.parse_name(p['subject']) if p['subject'] is not None else cert.subject
-    if p['subject_alt_names'] is None:
-        sans = certs.san_general_names(cert)
-    else:
-        sans = certs.san_names(p['subject_alt_names'])
-
-    def build(key):
-        return certs.build_csr(key, subject, sans, p['key_usage'], p['extended_key_usage'], p['digest'])
-
-    result = dict(changed=False)
-    current = existing_request(p['dest']) if p['dest'] else None
-    # a request made only to compare with the one on disk is signed without validating the RSA key first
-    if current is not None and certs.csr_equal(current, build(entry.unchecked_private_key())):
-        request = current
-    else:
-        request = build(entry.private_key)
-    if p['dest']:
-        if request is not current:
-            result['changed'] = True
-            if not module.check_mode:
-                atomic_write(p['dest'], certs.csr_to_pem(request).encode('ascii'), mode=0o644)
-        result['dest'] = p['dest']
-        if module._diff:
-            result['diff'] = dict(before=certs.csr_facts(current) if current is not None else {},
-                                  after=certs.csr_facts(request))
-        result['changed'] = apply_file_attributes(module, p['dest'], result['changed'], result.get('diff'))
-    facts = certs.csr_facts(request)
-    result.update(csr=certs.csr_to_pem(request), subject=facts['subject'],
-                  subject_alt_names=facts['subject_alt_names'], public_key_sha256=facts['public_key_sha256'])
-    return result
-
-
-def apply_file_attributes(module, path, changed, diff=None):
-    if not os.path.exists(path):
-        return changed
-    file_args = module.load_file_common_arguments(module.params, path=path)
-    return module.set_fs_attributes_if_different(file_args, changed, diff)
-
-
-def main():
-    argument_spec = store_argument_spec(
-        alias=dict(type='str', required=True),
-        key_password=dict(type='str', no_log=True),
+def argument_spec():
+    return argspec.store().merge(argspec.store_key_password(), argspec.material()).update_argspec(
         dest=dict(type='path'),
+        alias=dict(type='str', required=True),
         subject=dict(type='raw'),
         subject_alt_names=dict(type='list', elements='str'),
         digest=dict(type='str', choices=['sha256', 'sha384', 'sha512'], default='sha256'),
         key_usage=dict(type='list', elements='str', default=['digitalSignature', 'keyEncipherment']),
         extended_key_usage=dict(type='list', elements='str', default=['serverAuth', 'clientAuth']),
-        allow_weak_keys=dict(type='bool', default=False),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, add_file_common_args=True)
-    run(module, make_request)
+
+
+def main():
+    module = argument_spec().create_ansible_module(supports_check_mode=True, add_file_common_args=True)
+    run(module, CsrBackend.execute)
 
 
 if __name__ == '__main__':

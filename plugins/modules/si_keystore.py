@@ -232,221 +232,17 @@ backup_file:
   sample: /opt/wso2si/resources/security/keystore.jks.2403.2026-11-27@13:45:01~
 '''
 
-import datetime
-import socket
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.wso2si.keystores.plugins.module_utils import certificates as certs
-from ansible_collections.wso2si.keystores.plugins.module_utils.errors import (
-    InvalidInputError, KeyMismatchError, KeystoreError,
-)
-from ansible_collections.wso2si.keystores.plugins.module_utils.fileio import read_file
-from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import Keystore, check_password, normalize_alias
-from ansible_collections.wso2si.keystores.plugins.module_utils.store_file import (
-    StoreFile, run, store_argument_spec, warn_on_default_password, warn_on_shipped_keys,
-)
+from ansible_collections.wso2si.keystores.plugins.module_utils import argspec
+from ansible_collections.wso2si.keystores.plugins.module_utils.backends.si_keystore import KeystoreBackend
+from ansible_collections.wso2si.keystores.plugins.module_utils.store_file import run
 
 
-def existing_material(module):
-    """(private_key, chain) from certificate/private_key or pkcs12 options, or None."""
-    p = module.params
-    if p['pkcs12_path']:
-        data = read_file(p['pkcs12_path'], what='the PKCS#12 file %s' % p['pkcs12_path'])
-        if data is None:
-            raise InvalidInputError('the PKCS#12 file %s does not exist' % p['pkcs12_path'])
-        source = Keystore.loads(data, p['pkcs12_password'] or '', store_type='pkcs12',
-                                what='the PKCS#12 file %s' % p['pkcs12_path'])
-        keys = source.key_entries()
-        if not keys:
-            raise InvalidInputError('the PKCS#12 file %s holds no private key' % p['pkcs12_path'])
-        held = ', '.join(repr(k.alias) for k in keys)
-        if p['pkcs12_alias']:
-            keys = [k for k in keys if k.alias == normalize_alias(p['pkcs12_alias'])]
-            if not keys:
-                raise InvalidInputError('the PKCS#12 file %s has no key under alias %r (it holds %s)'
-                                        % (p['pkcs12_path'], p['pkcs12_alias'], held))
-        elif len(keys) > 1:
-            raise InvalidInputError('the PKCS#12 file %s holds several keys (%s); choose one with pkcs12_alias'
-                                    % (p['pkcs12_path'], held))
-        return keys[0].private_key, keys[0].chain
-    if not (p['certificate'] or p['certificate_path']):
-        return None
-    if p['certificate_path']:
-        cert_data = read_file(p['certificate_path'], what='the certificate file %s' % p['certificate_path'])
-        if cert_data is None:
-            raise InvalidInputError('the certificate file %s does not exist' % p['certificate_path'])
-    else:
-        cert_data = p['certificate']
-    if p['private_key_path']:
-        key_data = read_file(p['private_key_path'], what='the private key file %s' % p['private_key_path'])
-        if key_data is None:
-            raise InvalidInputError('the private key file %s does not exist' % p['private_key_path'])
-    elif p['private_key']:
-        key_data = p['private_key']
-    else:
-        raise InvalidInputError('a certificate needs its private key: set private_key or private_key_path')
-    key = certs.load_private_key(key_data, p['private_key_passphrase'])
-    given = certs.load_certificates(cert_data, what='the certificate')
-    leaf = next((c for c in given if certs.public_keys_equal(key, c.public_key())), None)
-    if leaf is None:
-        raise KeyMismatchError('the private key and the certificate do not match (no certificate given holds its public key)')
-    return key, certs.build_chain(leaf, given)
-
-
-def key_request(params):
-    """(key_type, key_size, curve) of a generated key, defaults filled in, and whether any of them was given."""
-    key_type = params['key_type'] or ('ec' if params['curve'] else 'rsa')
-    given = any(params[k] is not None for k in ('key_type', 'key_size', 'curve'))
-    return key_type, params['key_size'] or 2048, params['curve'] or 'secp256r1', given
-
-
-def mismatches(module, entry):
-    """What of the request the existing entry does not satisfy: (key_reasons, cert_reasons)."""
-    p = module.params
-    key_reasons, cert_reasons = [], []
-    key_type, key_size, curve, key_given = key_request(p)
-    if key_given and not certs.key_matches_request(entry.certificate.public_key(), key_type, key_size, curve):
-        kind, size, has_curve = certs.key_description(entry.certificate.public_key())
-        key_reasons.append('the key is %s %s, not the requested %s %s'
-                           % (kind, has_curve or size, key_type.upper(), curve if key_type == 'ec' else key_size))
-    cert = entry.certificate
-    if p['subject'] is not None and certs.parse_name(p['subject']) != cert.subject:
-        cert_reasons.append('subject')
-    if p['subject_alt_names'] is not None and \
-            sorted(certs.normalize_sans(p['subject_alt_names'])) != sorted(certs.subject_alt_names(cert)):
-        cert_reasons.append('subject alternative names')
-    if certs.is_self_signed(cert):
-        if p['validity_days'] is not None and certs.validity_days_of(cert) != p['validity_days']:
-            cert_reasons.append('validity')
-        if certs.not_after(cert) - certs.utcnow() <= datetime.timedelta(days=p['renew_before_days']):
-            cert_reasons.append('expiry')
-    return key_reasons, cert_reasons
-
-
-def new_certificate(module, key, previous=None):
-    p = module.params
-    if p['subject'] is not None:
-        subject = certs.parse_name(p['subject'])
-    elif previous is not None:
-        subject = previous.subject
-    else:
-        subject = certs.parse_name('CN=%s' % socket.getfqdn())
-    if p['subject_alt_names'] is not None:
-        sans = p['subject_alt_names']
-    else:
-        sans = certs.subject_alt_names(previous) if previous is not None else []
-    if p['validity_days'] is not None:
-        days = p['validity_days']
-    else:
-        days = max(1, certs.validity_days_of(previous)) if previous is not None else 365
-    return certs.self_signed_certificate(key, subject, sans, days)
-
-
-def check_options(p):
-    """Range checks, before anything is read or written."""
-    key_type = key_request(p)[0]
-    if p['key_size'] is not None and key_type != 'rsa':
-        raise InvalidInputError('key_size applies to RSA keys only; an EC key\'s size is set by curve')
-    if p['curve'] is not None and key_type != 'ec':
-        raise InvalidInputError('curve applies to EC keys only; an RSA key\'s size is set by key_size')
-    if key_type == 'rsa' and p['key_size'] is not None and p['key_size'] < certs.MIN_RSA_KEY_BITS:
-        raise InvalidInputError('RSA keys shorter than %d bits are refused (asked for %d)'
-                                % (certs.MIN_RSA_KEY_BITS, p['key_size']))
-    if p['key_size'] is not None and p['key_size'] > 16384:
-        raise InvalidInputError('key_size must be at most 16384 bits (asked for %d)' % p['key_size'])
-    certs.check_validity_days(p['validity_days'])
-    if p['renew_before_days'] < 0:
-        raise InvalidInputError('renew_before_days must be 0 or more (got %d)' % p['renew_before_days'])
-
-
-def ensure(module):
-    p = module.params
-    check_options(p)
-    key_password = p['key_password'] if p['key_password'] is not None else p['password']
-    sf = StoreFile(module, p['path'], p['password'], p['store_type'], p['old_password'])
-    store = sf.open(create=p['state'] == 'present', missing_ok=True)
-    alias = normalize_alias(p['alias'])
-    before = store.summary() if module._diff else None
-    warn_on_default_password(module, p['password'])
-    open_with = key_password
-    if key_password != p['password']:
-        check_password(key_password, 'the key password')
-        if sf.store_type == 'pkcs12' and not (sf.converted and store.store_type == 'jks'):
-            raise InvalidInputError('a PKCS#12 store has one password for the store and its key: '
-                                    'leave key_password unset or equal to password')
-        if sf.store_type == 'pkcs12':
-            # converting JKS to PKCS#12, as keytool -importkeystore: key_password opens the JKS key entry,
-            # and the store password protects it in the PKCS#12 store
-            key_password = p['password']
-        elif p['purpose'] == 'tls':  # the vault's key password is read separately (master-keys.yaml)
-            module.warn('the key password differs from the store password; SI opens its TLS keystores with one '
-                        'password for both, so it will not be able to use this key (set purpose=secure_vault for the '
-                        'vault keystore, whose key password SI reads separately)')
-
-    entry = store.get(alias)
-    if entry is not None and entry.kind != 'private_key':
-        raise InvalidInputError('the alias %r is a %s entry, not a key entry' % (
-            alias, 'trusted certificate' if entry.kind == 'trusted_certificate' else entry.describe()))
-
-    if p['state'] == 'absent':
-        store.remove(alias)
-    else:
-        if entry is not None:
-            entry.open(open_with, p['password'], p['old_password'])
-        material = existing_material(module)
-        if material is not None:
-            store.set_key(alias, material[0], material[1], key_password)
-        elif entry is None or p['regenerate'] == 'always':
-            key = certs.generate_private_key(*key_request(p)[:3])
-            store.set_key(alias, key, [new_certificate(module, key)], key_password)
-        elif p['regenerate'] != 'never':
-            key_reasons, cert_reasons = mismatches(module, entry)
-            self_signed = len(entry.chain) == 1 and certs.is_self_signed(entry.certificate)
-            if (key_reasons or cert_reasons) and p['regenerate'] == 'fail':
-                raise KeystoreError('the key entry %r does not match the request (%s) and regenerate is fail'
-                                    % (alias, ', '.join(key_reasons + cert_reasons)))
-            if key_reasons and not self_signed:
-                module.warn('the key entry %r is CA-signed and %s; it was kept: replace it deliberately with '
-                            'regenerate=always' % (alias, key_reasons[0]))
-            elif key_reasons:
-                key = certs.generate_private_key(*key_request(p)[:3])
-                store.set_key(alias, key, [new_certificate(module, key, entry.certificate)], key_password)
-            elif cert_reasons and not self_signed:
-                module.warn('the key entry %r is CA-signed; its %s differ from the request, but a CA-signed chain is '
-                            'never replaced by a self-signed certificate: request a new one with si_csr'
-                            % (alias, ', '.join(cert_reasons)))
-            elif cert_reasons:
-                store.set_key(alias, entry.private_key,
-                              [new_certificate(module, entry.private_key, entry.certificate)], key_password)
-            else:
-                store.set_key_password(alias, key_password)  # key password change only
-
-    if p['state'] == 'present':
-        # a key kept or imported is judged as a generated one is: never shorter than the minimum
-        kept = store.get(alias)
-        certs.check_key_strength(kept.certificate.public_key(), 'the key entry %r of %s' % (alias, p['path']),
-                                 p['allow_weak_keys'], module.warn)
-    warn_on_shipped_keys(module, store, p['path'])
-    changed = sf.save(backup=p['backup'], new_file_mode=0o600)
-    result = dict(changed=changed, alias=alias, store_type=sf.store_type)
-    final = store.get(alias)
-    if final is not None:
-        cert = final.certificate
-        result.update(certs.summary(cert))
-        result.update(subject_alt_names=certs.subject_alt_names(cert), chain_length=len(final.chain))
-    if sf.backup_file:
-        result['backup_file'] = sf.backup_file
-    if module._diff:
-        result['diff'] = dict(before={'entries': before}, after={'entries': store.summary()})
-    result['changed'] = sf.apply_file_attributes(result['changed'], result.get('diff'))
-    return result
-
-
-def main():
-    argument_spec = store_argument_spec(
+def argument_spec():
+    return argspec.store().merge(
+        argspec.store_old_password(), argspec.store_key_password(), argspec.store_backup(),
+        argspec.store_strict_defaults(), argspec.material(),
+    ).update_argspec(
         alias=dict(type='str', required=True),
-        key_password=dict(type='str', no_log=True),
         purpose=dict(type='str', choices=['tls', 'secure_vault'], default='tls'),
         state=dict(type='str', choices=['present', 'absent'], default='present'),
         key_type=dict(type='str', choices=['rsa', 'ec']),
@@ -466,21 +262,15 @@ def main():
         pkcs12_path=dict(type='path'),
         pkcs12_password=dict(type='str', no_log=True),
         pkcs12_alias=dict(type='str'),
-        old_password=dict(type='str', no_log=True),
-        backup=dict(type='bool', default=False),
-        strict_defaults=dict(type='bool', default=False),
-        allow_weak_keys=dict(type='bool', default=False),
-    )
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        supports_check_mode=True,
-        add_file_common_args=True,
-        mutually_exclusive=[
-            ('certificate', 'certificate_path', 'pkcs12_path'),
-            ('private_key', 'private_key_path', 'pkcs12_path'),
-        ],
-    )
-    run(module, ensure)
+    ).update(mutually_exclusive=[
+        ('certificate', 'certificate_path', 'pkcs12_path'),
+        ('private_key', 'private_key_path', 'pkcs12_path'),
+    ])
+
+
+def main():
+    module = argument_spec().create_ansible_module(supports_check_mode=True, add_file_common_args=True)
+    run(module, KeystoreBackend.execute)
 
 
 if __name__ == '__main__':

@@ -217,86 +217,21 @@ store_type:
   sample: jks
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.wso2si.keystores.plugins.module_utils import certificates as certs
-from ansible_collections.wso2si.keystores.plugins.module_utils.defaults import shipped_entries
-from ansible_collections.wso2si.keystores.plugins.module_utils.errors import InvalidInputError, WrongKeyPasswordError
-from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import normalize_alias
-from ansible_collections.wso2si.keystores.plugins.module_utils.store_file import StoreFile, run, store_argument_spec
+from ansible_collections.wso2si.keystores.plugins.module_utils import argspec
+from ansible_collections.wso2si.keystores.plugins.module_utils.backends.si_keystore_info import KeystoreInfoBackend
+from ansible_collections.wso2si.keystores.plugins.module_utils.store_file import run
 
 
-def certificate_facts(cert, now):
-    remaining = certs.not_after(cert) - now
-    key_type, key_size = certs.key_description(cert.public_key())[:2]
-    return {
-        'subject': certs.name_to_string(cert.subject),
-        'issuer': certs.name_to_string(cert.issuer),
-        'serial': '%x' % cert.serial_number,
-        'not_before': certs.iso(certs.not_before(cert)),
-        'not_after': certs.iso(certs.not_after(cert)),
-        'days_remaining': remaining.days,
-        'expired': remaining.total_seconds() < 0,
-        'not_yet_valid': certs.not_before(cert) > now,
-        'self_signed': certs.is_self_signed(cert),
-        'fingerprint_sha1': certs.fingerprint(cert, 'sha1'),
-        'fingerprint_sha256': certs.fingerprint(cert),
-        'key_type': key_type,
-        'key_size': key_size,
-        'subject_alt_names': certs.subject_alt_names(cert),
-        'certificate': certs.cert_to_pem(cert),
-    }
-
-
-def describe(module):
-    p = module.params
-    if p['expiry_warning_days'] < 0:
-        raise InvalidInputError('expiry_warning_days must be 0 or more (got %d)' % p['expiry_warning_days'])
-    sf = StoreFile(module, p['path'], p['password'], p['store_type'])
-    store = sf.open_existing()
-    now = certs.utcnow()
-    if p['alias'] is not None:
-        alias = normalize_alias(p['alias'])
-        selected = [store.entries[alias]] if alias in store.entries else []
-    else:
-        selected = [store.entries[a] for a in sorted(store.entries)]
-
-    entries, expiring = [], []
-    for entry in selected:
-        chain = entry.chain
-        facts = {'alias': entry.alias, 'kind': entry.kind}
-        if not chain:
-            # a secret key, or another entry without a certificate: what it is, never its content
-            facts.update(entry.facts())
-            entries.append(facts)
-            continue
-        facts.update(certificate_facts(chain[0], now))
-        chain_facts = [facts] + [certificate_facts(c, now) for c in chain[1:]]
-        if entry.kind == 'private_key':
-            facts['chain'] = [dict((k, v) for k, v in f.items() if k not in ('alias', 'kind')) for f in chain_facts]
-            facts['chain_length'] = len(chain)
-            if p['key_password'] is not None:
-                try:
-                    entry.unlock(p['key_password'], p['password'])
-                    facts['key_password_valid'] = True
-                except WrongKeyPasswordError:
-                    facts['key_password_valid'] = False
-        if any(f['days_remaining'] < p['expiry_warning_days'] for f in chain_facts):
-            expiring.append(entry.alias)
-        entries.append(facts)
-    defaults = [found.alias for found in shipped_entries(store, [entry.alias for entry in selected])]
-    return dict(changed=False, entries=entries, expiring=expiring, uses_default_wso2_key=bool(defaults),
-                default_wso2_aliases=defaults, store_type=store.store_type)
+def argument_spec():
+    return argspec.store().merge(argspec.store_key_password()).update_argspec(
+        alias=dict(type='str'),
+        expiry_warning_days=dict(type='int', default=30),
+    )
 
 
 def main():
-    argument_spec = store_argument_spec(
-        alias=dict(type='str'),
-        key_password=dict(type='str', no_log=True),
-        expiry_warning_days=dict(type='int', default=30),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    run(module, describe)
+    module = argument_spec().create_ansible_module(supports_check_mode=True)
+    run(module, KeystoreInfoBackend.execute)
 
 
 if __name__ == '__main__':

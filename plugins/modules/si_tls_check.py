@@ -106,108 +106,27 @@ protocol:
   type: str
 '''
 
-import socket
-import ssl
-import time
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.wso2si.keystores.plugins.module_utils import certificates as certs
-from ansible_collections.wso2si.keystores.plugins.module_utils.deps import check_dependencies
-from ansible_collections.wso2si.keystores.plugins.module_utils.errors import InvalidInputError, KeystoreError
-from ansible_collections.wso2si.keystores.plugins.module_utils.fileio import read_file
-from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import Keystore
+from ansible_collections.wso2si.keystores.plugins.module_utils.argspec import ArgumentSpec
+from ansible_collections.wso2si.keystores.plugins.module_utils.backends.si_tls_check import TlsCheckBackend
+from ansible_collections.wso2si.keystores.plugins.module_utils.store_file import run
 
 
-def context_for(module):
-    p = module.params
-    if not p['truststore_path']:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        return ctx
-    data = read_file(p['truststore_path'], what='the truststore %s' % p['truststore_path'])
-    if data is None:
-        raise InvalidInputError('the truststore %s does not exist' % p['truststore_path'])
-    store = Keystore.loads(data, p['truststore_password'] or '', what='the truststore %s' % p['truststore_path'])
-    pem = ''.join(certs.cert_to_pem(e.certificate) for e in store.trusted_entries())
-    if not pem:
-        raise InvalidInputError('the truststore %s holds no trusted certificate' % p['truststore_path'])
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.load_verify_locations(cadata=pem)
-    ctx.check_hostname = True
-    return ctx
-
-
-def probe(module, ctx, port, deadline):
-    p = module.params
-    server_name = p['server_name'] or p['host']
-    while True:
-        try:
-            # a listener that accepts and stays silent must not hold the task past its timeout
-            with socket.create_connection((p['host'], port), timeout=max(1, min(10, deadline - time.time()))) as sock:
-                with ctx.wrap_socket(sock, server_hostname=server_name) as tls:
-                    der = tls.getpeercert(binary_form=True)
-                    protocol = tls.version()
-            break
-        except ssl.SSLCertVerificationError as exc:
-            raise KeystoreError('the certificate served on %s:%d does not verify: %s'
-                                % (p['host'], port, exc.verify_message or exc.reason))
-        except (OSError, ssl.SSLError) as exc:
-            if time.time() >= deadline:
-                raise KeystoreError('no TLS listener answered on %s:%d within %d seconds (%s)'
-                                    % (p['host'], port, p['timeout'], exc))
-            time.sleep(1)
-    cert = certs.load_certificates(der)[0]
-    result = dict(port=port, fingerprint_sha256=certs.fingerprint(cert), subject=certs.name_to_string(cert.subject),
-                  not_after=certs.iso(certs.not_after(cert)), protocol=protocol)
-    expected = (p['expected_fingerprint'] or '').replace(':', '').upper()
-    if expected and expected != result['fingerprint_sha256'].replace(':', ''):
-        raise KeystoreError('%s:%d serves the certificate %s (%s), not the expected %s'
-                            % (p['host'], port, result['fingerprint_sha256'], result['subject'],
-                               p['expected_fingerprint']))
-    return result
-
-
-def check(module):
-    p = module.params
-    if p['ports'] is not None and not p['ports']:
-        raise InvalidInputError('ports must name at least one port')
-    for port in p['ports'] or [p['port']]:
-        if not 1 <= port <= 65535:
-            raise InvalidInputError('port %d is not a TCP port (1 to 65535)' % port)
-    if p['timeout'] <= 0:
-        raise InvalidInputError('timeout must be more than 0 seconds (got %d)' % p['timeout'])
-    ctx = context_for(module)
-    deadline = time.time() + p['timeout']
-    listeners = [probe(module, ctx, port, deadline) for port in (p['ports'] or [p['port']])]
-    result = dict((k, v) for k, v in listeners[0].items() if k != 'port')
-    result.update(changed=False, listeners=listeners)
-    return result
+def argument_spec():
+    return ArgumentSpec(dict(
+        host=dict(type='str', default='127.0.0.1'),
+        port=dict(type='int'),
+        ports=dict(type='list', elements='int'),
+        server_name=dict(type='str'),
+        expected_fingerprint=dict(type='str'),
+        truststore_path=dict(type='path'),
+        truststore_password=dict(type='str', no_log=True),
+        timeout=dict(type='int', default=30),
+    ), required_one_of=[('port', 'ports')], mutually_exclusive=[('port', 'ports')])
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            host=dict(type='str', default='127.0.0.1'),
-            port=dict(type='int'),
-            ports=dict(type='list', elements='int'),
-            server_name=dict(type='str'),
-            expected_fingerprint=dict(type='str'),
-            truststore_path=dict(type='path'),
-            truststore_password=dict(type='str', no_log=True),
-            timeout=dict(type='int', default=30),
-        ),
-        required_one_of=[('port', 'ports')],
-        mutually_exclusive=[('port', 'ports')],
-        supports_check_mode=True,
-    )
-    check_dependencies(module)
-    try:
-        result = check(module)
-    except KeystoreError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    module = argument_spec().create_ansible_module(supports_check_mode=True)
+    run(module, TlsCheckBackend.execute)
 
 
 if __name__ == '__main__':

@@ -139,116 +139,16 @@ backup_file:
   sample: /opt/wso2si/resources/security/truststore.jks.2403.2026-11-27@13:45:01~
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.wso2si.keystores.plugins.module_utils import certificates as certs
-from ansible_collections.wso2si.keystores.plugins.module_utils.errors import InvalidInputError
-from ansible_collections.wso2si.keystores.plugins.module_utils.fileio import read_file
-from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import normalize_alias
-from ansible_collections.wso2si.keystores.plugins.module_utils.store_file import (
-    StoreFile, run, store_argument_spec, warn_on_default_password, warn_on_shipped_keys,
-)
+from ansible_collections.wso2si.keystores.plugins.module_utils import argspec
+from ansible_collections.wso2si.keystores.plugins.module_utils.backends.si_truststore import TruststoreBackend
+from ansible_collections.wso2si.keystores.plugins.module_utils.store_file import run
 
 
-def wanted_entries(items):
-    """[(alias, certificate)] from the ``certificates`` option; bundles become ALIAS, ALIAS-2, ..."""
-    out = []
-    for item in items:
-        alias = normalize_alias(item['alias'])
-        if item.get('content') and item.get('path'):
-            raise InvalidInputError('certificate %r: give content or path, not both' % alias)
-        if item.get('path'):
-            data = read_file(item['path'], what='the certificate file %s' % item['path'])
-            if data is None:
-                raise InvalidInputError('the certificate file %s for alias %r does not exist' % (item['path'], alias))
-            what = 'the certificate file %s' % item['path']
-        elif item.get('content'):
-            data = item['content']
-            what = 'the certificate for alias %r' % alias
-        else:
-            out.append((alias, None))
-            continue
-        found = certs.load_certificates(data, what=what)
-        out.append((alias, found[0]))
-        out.extend(('%s-%d' % (alias, n), cert) for n, cert in enumerate(found[1:], start=2))
-    return out
-
-
-def ensure(module):
-    p = module.params
-    sf = StoreFile(module, p['path'], p['password'], p['store_type'], p['old_password'])
-    store = sf.open(create=p['state'] == 'present', missing_ok=True)
-    warn_on_default_password(module, p['password'])
-    wanted = wanted_entries(p['certificates'])
-    before = {}
-    added, replaced, removed = [], [], []
-
-    def note_before(alias):
-        entry = store.entries.get(alias)
-        if entry is not None and alias not in before:
-            before[alias] = entry
-
-    if p['state'] == 'present':
-        missing = [alias for alias, cert in wanted if cert is None]
-        if missing:
-            raise InvalidInputError('certificate %r needs content or path' % missing[0])
-        for alias, cert in wanted:
-            certs.check_validity([cert], 'the certificate for alias %r' % alias, p['allow_expired'], module.warn)
-        listed = set(alias for alias, dummy in wanted)
-        if p['exclusive']:
-            for entry in store.trusted_entries():
-                if entry.alias not in listed:
-                    note_before(entry.alias)
-                    store.remove(entry.alias)
-                    removed.append(entry.alias)
-        index = store.fingerprint_index()
-        for alias, cert in wanted:
-            fp = certs.fingerprint(cert)
-            others = [a for a in index.get(fp, []) if a != alias]
-            if others and alias not in store.entries:
-                module.warn('the certificate for alias %r is already trusted as %s; it was not added again'
-                            % (alias, ', '.join(repr(a) for a in others)))
-                continue
-            note_before(alias)
-            result = store.set_trusted(alias, cert)
-            if result == 'added':
-                added.append(alias)
-            elif result == 'replaced':
-                replaced.append(alias)
-            if result:
-                index.setdefault(fp, []).append(alias)
-    else:
-        fingerprints = set(certs.fingerprint(cert) for dummy, cert in wanted if cert is not None)
-        for alias in [a for a, dummy in wanted] + [e.alias for e in store.trusted_entries() if e.fingerprint() in fingerprints]:
-            entry = store.entries.get(alias)
-            if entry is not None and entry.kind == 'trusted_certificate':
-                note_before(alias)
-                store.remove(alias)
-                removed.append(alias)
-
-    warn_on_shipped_keys(module, store, p['path'])
-    changed = sf.save(backup=p['backup'], new_file_mode=0o644)
-    result = dict(changed=changed, added=added, replaced=replaced, removed=sorted(set(removed)),
-                  entries=len(store.entries), store_type=sf.store_type)
-    if sf.backup_file:
-        result['backup_file'] = sf.backup_file
-    if module._diff:
-        result['diff'] = dict(
-            before={'entries': [entry_facts(e) for dummy, e in sorted(before.items())]},
-            after={'entries': [entry_facts(store.entries[a]) for a in sorted(set(added + replaced))]},
-        )
-    result['changed'] = sf.apply_file_attributes(result['changed'], result.get('diff'))
-    return result
-
-
-def entry_facts(entry):
-    facts = certs.summary(entry.certificate)
-    facts['alias'] = entry.alias
-    return facts
-
-
-def main():
-    argument_spec = store_argument_spec(
+def argument_spec():
+    return argspec.store().merge(
+        argspec.store_old_password(), argspec.store_backup(), argspec.store_strict_defaults(),
+        argspec.material_expired(),
+    ).update_argspec(
         certificates=dict(type='list', elements='dict', default=[], options=dict(
             alias=dict(type='str', required=True),
             content=dict(type='str'),
@@ -256,13 +156,12 @@ def main():
         )),
         state=dict(type='str', choices=['present', 'absent'], default='present'),
         exclusive=dict(type='bool', default=False),
-        old_password=dict(type='str', no_log=True),
-        backup=dict(type='bool', default=False),
-        strict_defaults=dict(type='bool', default=False),
-        allow_expired=dict(type='bool', default=False),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, add_file_common_args=True)
-    run(module, ensure)
+
+
+def main():
+    module = argument_spec().create_ansible_module(supports_check_mode=True, add_file_common_args=True)
+    run(module, TruststoreBackend.execute)
 
 
 if __name__ == '__main__':

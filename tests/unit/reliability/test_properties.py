@@ -139,8 +139,8 @@ def check_round_trip(store_type, password, entries, data):
             assert entry.kind == 'private_key'
             assert [certs.fingerprint(c) for c in entry.chain] == [certs.fingerprint(c) for c in chain]
             if store_type == 'jks':
-                entry.unlock(key_password or password)
-            assert certs.public_keys_equal(entry.private_key, obj)
+                entry.open(key_password or password).checked_private_key()
+            assert certs.public_keys_equal(entry.checked_private_key(), obj)
     return loaded
 
 
@@ -300,7 +300,7 @@ def load_store(data):
         entry.fingerprint()
         if entry.kind == 'private_key':
             try:
-                entry.unlock('Other.pass-2', 'Fuzz.pass-1')
+                entry.open('Other.pass-2', 'Fuzz.pass-1').checked_private_key()
             except KeystoreError:
                 continue
         store.summary()

@@ -211,7 +211,7 @@ def test_no_secret_in_verbose_diff_output_or_log(tmp_path, secrets):
         forbidden[name + ' base64'] = base64.b64encode(value.encode()).decode()  # master-keys.yaml's !!binary
     keys = {'imported key': imported_key, 'p12 key': p12_key}
     # the keys made on the host: read them back from the files
-    keys['generated key'] = h.load_store(os.path.join(work, 'ks.jks'), secrets['ks_new']).get('si').unlock(secrets['ks_new'])
+    keys['generated key'] = h.load_store(os.path.join(work, 'ks.jks'), secrets['ks_new']).get('si').open(secrets['ks_new']).checked_private_key()
     with open(os.path.join(work, 'ca', 'ca.key'), 'rb') as f:
         keys['CA key'] = certs.load_private_key(f.read(), secrets['ca'])
     keys['vault key'] = h.rsa_key(1)

@@ -232,8 +232,8 @@ def test_audit_fails_the_real_shipped_key_under_a_new_certificate(tmp_path, iden
     with open(os.path.join(SHARED_SI, 'server', 'resources', 'security', 'wso2carbon.jks'), 'rb') as f:
         shipped = Keystore.loads(f.read(), 'wso2carbon')
     entry = shipped.entries['wso2carbon']
-    entry.unlock('wso2carbon')
-    key = entry.private_key
+    entry.open('wso2carbon').checked_private_key()
+    key = entry.checked_private_key()
     reissued = certs.self_signed_certificate(key, certs.parse_name('CN=si.example.com'), ['DNS:si'])
     assert not defaults.is_shipped_wso2_certificate(certs.fingerprint(reissued))
     home, deployment, launcher = rolled_out(tmp_path, identities, tls=(key, reissued))

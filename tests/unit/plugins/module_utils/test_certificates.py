@@ -6,7 +6,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
-import random
 
 import pytest
 
@@ -17,7 +16,7 @@ from cryptography.x509.oid import NameOID
 
 from ansible_collections.wso2si.keystores.plugins.module_utils import certificates as certs
 from ansible_collections.wso2si.keystores.plugins.module_utils.errors import (
-    ChainError, InvalidInputError, KeyMismatchError, UnsupportedContentError,
+    InvalidInputError, KeyMismatchError, UnsupportedContentError,
 )
 
 
@@ -160,25 +159,11 @@ def test_load_private_key_forms():
         certs.load_private_key(b'not a key')
 
 
-def test_order_chain_any_input_order():
-    chain, dummy = make_ca_chain(4)
-    for dummy in range(5):
-        shuffled = list(chain)
-        random.shuffle(shuffled)
-        assert certs.order_chain(shuffled) == chain
-    assert certs.order_chain(chain + chain) == chain  # duplicates dropped
-
-
 def test_build_chain_stops_at_missing_link():
     chain, dummy = make_ca_chain(4)
     partial = certs.build_chain(chain[0], [chain[1], chain[3]])
     assert partial == chain[:2]
     assert not certs.is_self_signed(partial[-1])
-
-
-def test_order_chain_empty():
-    with pytest.raises(ChainError):
-        certs.order_chain([])
 
 
 def test_signed_by_rejects_name_only_match():

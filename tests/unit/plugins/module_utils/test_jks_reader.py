@@ -70,10 +70,10 @@ def test_reader_sees_what_pyjks_wrote():
             assert entry.kind == 'trusted_certificate' and entry.der == ref.cert
         else:
             assert entry.kind == 'private_key' and entry.chain_der == [c[1] for c in ref.cert_chain]
-    assert store.get('one').unlock(PW).private_numbers() == keys['one'].private_numbers()
+    assert store.get('one').open(PW).checked_private_key().private_numbers() == keys['one'].private_numbers()
     with pytest.raises(WrongKeyPasswordError):
-        store.get('two').unlock(PW)
-    assert store.get('two').unlock(PW, KEY_PW).private_numbers() == keys['two'].private_numbers()
+        store.get('two').open(PW).checked_private_key()
+    assert store.get('two').open(PW, KEY_PW).checked_private_key().private_numbers() == keys['two'].private_numbers()
     assert store.get('two').key_password == KEY_PW
 
 
@@ -113,7 +113,7 @@ def test_reader_reads_keytool_store_with_chain(tmp_path):
     store = Keystore.loads(data, PW)
     entry = store.get('mixedcase')
     assert entry.kind == 'private_key' and len(entry.chain_der) == 1
-    certs.check_key_matches(entry.unlock(PW), entry.certificate)
+    certs.check_key_matches(entry.open(PW).checked_private_key(), entry.certificate)
 
 
 def rebuild(records, password=PW, version=2):
@@ -160,12 +160,12 @@ def test_key_protection_refusals():
     # an EncryptedPrivateKeyInfo under another algorithm (PBEWithMD5AndTripleDES, JCEKS's)
     other = bytes.fromhex('3013300d06092b060104012a0213010500040200ff')
     with pytest.raises(UnsupportedContentError):
-        store_with(other).unlock(PW)
+        store_with(other).open(PW).checked_private_key()
     with pytest.raises(CorruptKeystoreError):
-        store_with(b'\x30\x03\x02\x01').unlock(PW)
+        store_with(b'\x30\x03\x02\x01').open(PW).checked_private_key()
     short = bytes.fromhex('3014300e060a2b060104012a021101010500040200ff')
     with pytest.raises(CorruptKeystoreError):
-        store_with(short).unlock(PW)
+        store_with(short).open(PW).checked_private_key()
 
 
 def test_reading_never_imports_pyjks(tmp_path):
@@ -173,7 +173,7 @@ def test_reading_never_imports_pyjks(tmp_path):
     code = ('import sys\n'
             'from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import Keystore\n'
             'data = open(sys.argv[1], "rb").read()\n'
-            'Keystore.loads(data, %r).get("one").unlock(%r)\n'
+            'Keystore.loads(data, %r).get("one").open(%r).checked_private_key()\n'
             'assert not [m for m in sys.modules if m == "jks" or m.startswith(("jks.", "pyasn1"))], sys.modules\n'
             % (PW, PW))
     path = tmp_path / 'store.jks'

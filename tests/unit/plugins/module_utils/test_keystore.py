@@ -57,10 +57,10 @@ def test_key_store_round_trip(store_type):
     assert loaded.store_type == store_type
     entry = loaded.get('HOST')
     assert entry.alias == 'host' and entry.kind == 'private_key'
-    entry.unlock(PW)
-    assert certs.public_keys_equal(entry.private_key, key)
+    entry.open(PW).checked_private_key()
+    assert certs.public_keys_equal(entry.checked_private_key(), key)
     assert entry.fingerprint() == certs.fingerprint(cert)
-    assert loaded.set_key('host', entry.private_key, [cert]) is False
+    assert loaded.set_key('host', entry.checked_private_key(), [cert]) is False
     assert not loaded.modified
 
 
@@ -75,7 +75,7 @@ def test_trust_store_round_trip(store_type):
     loaded = Keystore.loads(store.dumps(PW), PW)
     assert sorted(e.alias for e in loaded.trusted_entries()) == ['ca0', 'ca1', 'ca2', 'ca3', 'ca4']
     assert loaded.get('ca0').fingerprint() == certs.fingerprint(cas[1])
-    assert loaded.find_certificate(certs.fingerprint(cas[1])) == ['ca0', 'ca1']
+    assert loaded.fingerprint_index()[certs.fingerprint(cas[1])] == ['ca0', 'ca1']
 
 
 def test_pkcs12_mixed_store_round_trips():
@@ -128,11 +128,11 @@ def test_separate_key_password_kept_and_enforced():
     store.set_key('k', key, [cert], key_password='key-secret')
     loaded = Keystore.loads(store.dumps(PW), PW)
     with pytest.raises(WrongKeyPasswordError):
-        loaded.get('k').unlock(PW)
-    assert loaded.get('k').unlock('key-secret') is not None
+        loaded.get('k').open(PW).checked_private_key()
+    assert loaded.get('k').open('key-secret').checked_private_key() is not None
     # an untouched locked entry survives a save
     again = Keystore.loads(Keystore.loads(store.dumps(PW), PW).dumps(PW), PW)
-    again.get('k').unlock('key-secret')
+    again.get('k').open('key-secret').checked_private_key()
 
 
 def test_password_change_reprotects_keys_that_followed_the_store():
@@ -143,8 +143,8 @@ def test_password_change_reprotects_keys_that_followed_the_store():
     store.set_key('own', key2, [cert2], key_password='own-secret')
     loaded = Keystore.loads(store.dumps(PW), PW)
     rotated = Keystore.loads(loaded.dumps('new-password'), 'new-password')
-    rotated.get('k').unlock('new-password')
-    rotated.get('own').unlock('own-secret')
+    rotated.get('k').open('new-password').checked_private_key()
+    rotated.get('own').open('own-secret').checked_private_key()
     with pytest.raises(WrongPasswordError):
         Keystore.loads(loaded.dumps('new-password'), PW)
 
@@ -218,7 +218,7 @@ def test_set_key_rejects_mismatch():
 def test_shipped_stores():
     ks = Keystore.loads(read_fixture('wso2carbon.jks'), 'wso2carbon')
     entry = ks.get('wso2carbon')
-    entry.unlock('wso2carbon')
+    entry.open('wso2carbon').checked_private_key()
     assert entry.fingerprint() == ('8A:CE:6D:B1:DF:A6:24:6F:D6:D7:32:80:49:09:06:23:'
                                    'F0:59:34:AD:71:65:F2:F2:2A:44:61:2B:A7:34:0B:28')
     vault = Keystore.loads(read_fixture('securevault.jks'), 'wso2carbon')
@@ -245,7 +245,7 @@ def test_keytool_store_with_separate_key_password(tmp_path, storetype):
         store = Keystore.loads(f.read(), PW)
     assert store.store_type == storetype.lower()
     entry = store.get('kt')
-    entry.unlock('separate-key' if storetype == 'JKS' else PW)
+    entry.open('separate-key' if storetype == 'JKS' else PW).checked_private_key()
     store.set_trusted('extra', identity('extra')[1])
     with open(path, 'wb') as f:
         f.write(store.dumps(PW))
@@ -271,7 +271,7 @@ def test_open_checks_the_key_password_without_validating_the_key():
     assert entry.public_key().public_numbers() == key.public_key().public_numbers()
     assert entry.unchecked_private_key().private_numbers() == key.private_numbers()
     assert entry._key is None
-    assert entry.private_key.private_numbers() == key.private_numbers()  # validated on first use
+    assert entry.checked_private_key().private_numbers() == key.private_numbers()  # validated on first use
 
 
 def test_set_key_password_changes_only_the_protection():
@@ -286,7 +286,7 @@ def test_set_key_password_changes_only_the_protection():
     again = Keystore.loads(loaded.dumps(PW), PW)
     with pytest.raises(WrongKeyPasswordError):
         again.get('k').open(PW)
-    assert again.get('k').unlock('key-secret').private_numbers() == key.private_numbers()
+    assert again.get('k').open('key-secret').checked_private_key().private_numbers() == key.private_numbers()
     assert again.get('k').chain_der == [certs.cert_to_der(cert)]
 
 

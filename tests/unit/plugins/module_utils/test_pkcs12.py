@@ -340,7 +340,7 @@ def test_mixed_store_with_chains_as_java_reads_it(tmp_path):
     loaded = Keystore.loads(read(path), PW)
     assert [certs.fingerprint(c) for c in loaded.get('one').chain] == [certs.fingerprint(leaf1),
                                                                        certs.fingerprint(ca[1])]
-    assert certs.public_keys_equal(loaded.get('two').private_key, key2)
+    assert certs.public_keys_equal(loaded.get('two').checked_private_key(), key2)
     assert sorted(e.alias for e in loaded.trusted_entries()) == ['issuing-ca', 'other-ca']
 
 
@@ -389,7 +389,7 @@ def test_openssl_made_files_are_read(tmp_path, legacy, password):
         pytest.skip('this openssl cannot write it: %s' % proc.stderr[-200:])
     store = Keystore.loads(read(out), password)
     assert [e.alias for e in store.key_entries()] == ['ossl']
-    assert certs.public_keys_equal(store.get('ossl').private_key, key)
+    assert certs.public_keys_equal(store.get('ossl').checked_private_key(), key)
     assert store.get('ossl').fingerprint() == certs.fingerprint(cert)
 
 
