@@ -99,6 +99,18 @@ options:
       - CA-signed chains are never replaced by this module.
     type: int
     default: 0
+  key_max_age_days:
+    description:
+      - Replace the key of an existing entry by a new one (of the requested O(key_type), O(key_size), O(curve)) with a
+        self-signed certificate (the entry's subject and SANs unless O(subject), O(subject_alt_names) are set) when
+        the key is this many days old or older; V(0) never does. A CA-signed chain is replaced too; request a
+        certificate for the new key with M(wso2si.keystores.si_csr).
+      - The key's age is counted from the earliest not-before of the certificates of the entry's chain that hold
+        its public key (at least the leaf's); a renewal that re-signed the same key therefore starts the count
+        again. The backup (O(backup)) keeps the old entry.
+      - With O(regenerate=never) the key is kept whatever its age.
+    type: int
+    default: 0
   regenerate:
     description:
       - When an existing entry is replaced, in community.crypto's sense.
@@ -242,6 +254,7 @@ from ansible_collections.wso2si.keystores.plugins.module_utils.errors import (
     InvalidInputError, KeyMismatchError, KeystoreError,
 )
 from ansible_collections.wso2si.keystores.plugins.module_utils.fileio import read_file
+from ansible_collections.wso2si.keystores.plugins.module_utils.key_age import key_too_old
 from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import Keystore, check_password, normalize_alias
 from ansible_collections.wso2si.keystores.plugins.module_utils.store_file import (
     StoreFile, run, store_argument_spec, warn_on_default_password, warn_on_shipped_keys,
@@ -400,6 +413,9 @@ def ensure(module):
         elif entry is None or p['regenerate'] == 'always':
             key = certs.generate_private_key(*key_request(p)[:3])
             store.set_key(alias, key, [new_certificate(module, key)], key_password)
+        elif p['regenerate'] != 'never' and key_too_old(entry.chain, p['key_max_age_days']):
+            key = certs.generate_private_key(*key_request(p)[:3])
+            store.set_key(alias, key, [new_certificate(module, key, entry.certificate)], key_password)
         elif p['regenerate'] != 'never':
             key_reasons, cert_reasons = mismatches(module, entry)
             self_signed = len(entry.chain) == 1 and certs.is_self_signed(entry.certificate)
@@ -456,6 +472,7 @@ def main():
         subject_alt_names=dict(type='list', elements='str'),
         validity_days=dict(type='int'),
         renew_before_days=dict(type='int', default=0),
+        key_max_age_days=dict(type='int', default=0, no_log=False),
         regenerate=dict(type='str', choices=['never', 'fail', 'partial_idempotence', 'always'],
                         default='partial_idempotence'),
         certificate=dict(type='str'),
