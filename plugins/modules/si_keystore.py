@@ -99,6 +99,18 @@ options:
       - CA-signed chains are never replaced by this module.
     type: int
     default: 0
+  key_max_age_days:
+    description:
+      - Replace the key of an existing entry by a new one (of the requested O(key_type), O(key_size), O(curve)) with a
+        self-signed certificate (the entry's subject and SANs unless O(subject), O(subject_alt_names) are set) when
+        the key is this many days old or older; V(0) never does. A CA-signed chain is replaced too; request a
+        certificate for the new key with M(wso2si.keystores.si_csr).
+      - The key's age is counted from the earliest not-before of the certificates of the entry's chain that hold
+        its public key (at least the leaf's); a renewal that re-signed the same key therefore starts the count
+        again. The backup (O(backup)) keeps the old entry.
+      - With O(regenerate=never) the key is kept whatever its age.
+    type: int
+    default: 0
   regenerate:
     description:
       - When an existing entry is replaced, in community.crypto's sense.
@@ -252,6 +264,7 @@ def argument_spec():
         subject_alt_names=dict(type='list', elements='str'),
         validity_days=dict(type='int'),
         renew_before_days=dict(type='int', default=0),
+        key_max_age_days=dict(type='int', default=0, no_log=False),
         regenerate=dict(type='str', choices=['never', 'fail', 'partial_idempotence', 'always'],
                         default='partial_idempotence'),
         certificate=dict(type='str'),

@@ -15,6 +15,7 @@ from ansible_collections.wso2si.keystores.plugins.module_utils.errors import (
     InvalidInputError, KeyMismatchError, KeystoreError,
 )
 from ansible_collections.wso2si.keystores.plugins.module_utils.fileio import read_file
+from ansible_collections.wso2si.keystores.plugins.module_utils.key_age import key_too_old
 from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import (
     Keystore, check_password, effective_key_password, normalize_alias,
 )
@@ -255,6 +256,8 @@ class KeystoreBackend(StoreBackend):
             self.action = GENERATE
         elif p['regenerate'] == 'never':
             self.action = KEEP
+        elif key_too_old(self.entry.chain, p['key_max_age_days']):
+            self.action = REPLACE_KEY
         else:
             self.action = judge(p, self.entry, self.module.warn)
 

@@ -237,3 +237,32 @@ def test_pkcs7_that_is_not_signed_data_is_an_input_error():
                                  'email:ops@example.com', 'email:first.last+tag@mail.example.com'])
 def test_valid_sans_still_parse(san):
     assert certs.parse_san(san) is not None
+
+
+# ---------------------------------------------------------------- issue 16.3: key rotation by age
+
+def test_si_keystore_rotates_a_key_older_than_key_max_age_days(tmp_path, mat):
+    old = dated(mat.key, 'si.example.com', -200, 165)
+    path = h.make_store(str(tmp_path / 'ks.jks'), PW, keys=[('si', mat.key, [old])])
+    kept = h.run_module('si_keystore', dict(path=path, password=PW, alias='si', key_max_age_days=201), tmp_path)
+    h.assert_ok(kept)
+    assert not kept.json['changed']
+    before = h.sha256_file(path)
+    checked = h.run_module('si_keystore', dict(path=path, password=PW, alias='si', key_max_age_days=200), tmp_path,
+                           check=True)
+    h.assert_ok(checked)
+    assert checked.json['changed'] and h.sha256_file(path) == before  # check mode predicts it, writes nothing
+    rotated = h.run_module('si_keystore', dict(path=path, password=PW, alias='si', key_max_age_days=200,
+                                               backup=True), tmp_path)
+    h.assert_ok(rotated)
+    assert rotated.json['changed']
+    store = h.load_store(path, PW)
+    entry = store.get('si')
+    assert not certs.public_keys_equal(entry.certificate.public_key(), mat.key.public_key())
+    assert entry.certificate.subject == old.subject  # the entry's subject is kept
+    # the backup holds the old key
+    backup = h.load_store(rotated.json['backup_file'], PW).get('si')
+    assert certs.public_keys_equal(backup.certificate.public_key(), mat.key.public_key())
+    again = h.run_module('si_keystore', dict(path=path, password=PW, alias='si', key_max_age_days=200), tmp_path)
+    h.assert_ok(again)
+    assert not again.json['changed']
