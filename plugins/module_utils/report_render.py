@@ -251,7 +251,7 @@ h2{font-size:16px;margin:0 0 10px}.cards{display:flex;flex-wrap:wrap;gap:10px}
 table{border-collapse:collapse;width:100%;font-size:13px}th,td{border-bottom:1px solid #e6e9ed;padding:4px 6px;
 text-align:left;vertical-align:top}th{background:#eef1f4;cursor:pointer;user-select:none;white-space:nowrap}
 th[aria-sort=ascending]::after{content:" \\25B2"}th[aria-sort=descending]::after{content:" \\25BC"}
-td{word-break:break-word}.wrap{overflow-x:auto}.tools{display:flex;gap:10px;align-items:center;margin:0 0 8px}
+td{overflow-wrap:break-word;max-width:420px}.wrap{overflow-x:auto}.tools{display:flex;gap:10px;align-items:center;margin:0 0 8px}
 .tools input{padding:4px 6px;min-width:260px}.tools button{padding:3px 10px}
 .expired{color:#b3261e;font-weight:600}.renew{color:#a05a00;font-weight:600}.ok{color:#1e7b34}
 .muted{color:#5f6b7a}svg text{font:11px system-ui,sans-serif;fill:#1d2329}
