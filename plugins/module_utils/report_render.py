@@ -21,6 +21,7 @@ NEAREST = 10            # expiries listed in the summary
 LANES = 25              # hosts drawn as lanes of the timeline (those with the nearest expiries)
 HISTOGRAM_MONTHS = 24   # months of the expiry histogram, then "later"
 PAGE_ROWS = 50          # rows per page of the HTML tables
+EXPIRED_AXIS_DAYS = 180  # how far back the timeline's axis goes
 
 
 def _parse(text):
@@ -116,8 +117,9 @@ def _summary(hosts, window):
                 s['certificates'] += 1
                 status = _status(e['days_left'], window)
                 s['expired'] += status == 'expired'
-                s['within_renewal_window'] += status == 'renew'
-                nearest.append((e['not_after'], h['name'], store['path'], e['alias'], e['kind'], e['days_left']))
+                if e['kind'] == 'private_key':  # the certificates the rollout renews; trusted ones are peers'
+                    s['within_renewal_window'] += status == 'renew'
+                    nearest.append((e['not_after'], h['name'], store['path'], e['alias'], e['kind'], e['days_left']))
         s['hosts_with_shipped_material'] += 1 if shipped else 0
     nearest.sort()
     s['nearest_expiries'] = [dict(zip(('not_after', 'host', 'store', 'alias', 'kind', 'days_left'), n))
@@ -149,9 +151,9 @@ def to_markdown(fleet):
                          ('Hosts with shipped WSO2 material', s['hosts_with_shipped_material']),
                          ('Stores SI cannot open', s['stores_not_open']),
                          ('Certificates expired', s['expired']),
-                         ('Certificates within the renewal window', s['within_renewal_window'])):
+                         ('Key entries within the renewal window', s['within_renewal_window'])):
         lines.append('| %s | %s |' % (label, _md(value)))
-    lines += ['', '## Nearest expiries', '']
+    lines += ['', '## Nearest expiries of key entries', '']
     if s['nearest_expiries']:
         lines += ['| Host | Store | Alias | Kind | Not after (UTC) | Days left |', '|---|---|---|---|---|---:|']
         for n in s['nearest_expiries']:
@@ -251,7 +253,7 @@ h2{font-size:16px;margin:0 0 10px}.cards{display:flex;flex-wrap:wrap;gap:10px}
 table{border-collapse:collapse;width:100%;font-size:13px}th,td{border-bottom:1px solid #e6e9ed;padding:4px 6px;
 text-align:left;vertical-align:top}th{background:#eef1f4;cursor:pointer;user-select:none;white-space:nowrap}
 th[aria-sort=ascending]::after{content:" \\25B2"}th[aria-sort=descending]::after{content:" \\25BC"}
-td{overflow-wrap:break-word;max-width:420px}.wrap{overflow-x:auto}.tools{display:flex;gap:10px;align-items:center;margin:0 0 8px}
+td{overflow-wrap:break-word;max-width:420px}td:first-child{white-space:nowrap}.wrap{overflow-x:auto}.tools{display:flex;gap:10px;align-items:center;margin:0 0 8px}
 .tools input{padding:4px 6px;min-width:260px}.tools button{padding:3px 10px}
 .expired{color:#b3261e;font-weight:600}.renew{color:#a05a00;font-weight:600}.ok{color:#1e7b34}
 .muted{color:#5f6b7a}svg text{font:11px system-ui,sans-serif;fill:#1d2329}
@@ -360,7 +362,8 @@ def _timeline_svg(fleet):
     if not ranked:
         return '<p class="muted">No certificate found.</p>'
     days_max = max(max(d for d, s, a in per_host[n]) for n in ranked)
-    days_min = min(0, min(min(d for d, s, a in per_host[n]) for n in ranked))
+    # certificates expired long ago (old CAs in a truststore) sit at the left edge, not stretch the axis
+    days_min = max(-EXPIRED_AXIS_DAYS, min(0, min(min(d for d, s, a in per_host[n]) for n in ranked)))
     span_end = max(min(days_max, 5 * 366), window * 2, 30)
     left, width, lane = 150, 900, 18
     height = 40 + lane * len(ranked)
@@ -394,7 +397,7 @@ def _timeline_svg(fleet):
             out.append('<circle cx="%.1f" cy="%d" r="5" fill="%s" fill-opacity="0.8"><title>%s</title></circle>'
                        % (x(d), y, colors[_status(d, window)],
                           _h('%s %s/%s: %d days left%s' % (name, store, alias, d, ' (beyond the axis)'
-                                                           if d > span_end else ''))))
+                                                           if d > span_end or d < days_min else ''))))
     out.append('</svg>')
     hosts = len(per_host)
     note = ('<p class="muted">The %d hosts (of %d with certificates) whose certificates expire first; the shaded band is '
@@ -464,7 +467,7 @@ def to_html(fleet):
               'bad' if s['hosts_with_shipped_material'] else 'good'),
         _card('stores SI cannot open', s['stores_not_open'], 'bad' if s['stores_not_open'] else 'good'),
         _card('certificates expired', s['expired'], 'bad' if s['expired'] else 'good'),
-        _card('within the renewal window (%d days)' % fleet['renew_before_days'], s['within_renewal_window'],
+        _card('key entries within the renewal window (%d days)' % fleet['renew_before_days'], s['within_renewal_window'],
               'warn' if s['within_renewal_window'] else 'good'),
         _card('stores / entries', '%d / %d' % (s['stores'], s['entries']), ''),
     ]
@@ -485,7 +488,7 @@ def to_html(fleet):
         '</header><main>' % (_h(fleet['generated_at']), fleet['renew_before_days'], fleet['schema_version']),
         '<noscript><section>The tables below need JavaScript; report.json holds the same data.</section></noscript>',
         '<section><h2>Fleet</h2><div class="cards">%s</div></section>' % ''.join(cards),
-        '<section><h2>Nearest expiries</h2>%s</section>' % ''.join(nearest),
+        '<section><h2>Nearest expiries of key entries</h2>%s</section>' % ''.join(nearest),
         '<section><h2>Expiry timeline</h2>%s</section>' % _timeline_svg(fleet),
         '<section><h2>Certificates by month of expiry (whole fleet)</h2>%s</section>' % _histogram_svg(fleet),
         _table_section('hosts', 'Hosts'),
