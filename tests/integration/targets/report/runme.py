@@ -211,6 +211,23 @@ def main():
             check(all(os.path.exists(t) for t in textfiles), 'a textfile is missing')
     log('report.yml: check mode, then for real (%d s)' % (time.time() - started))
 
+    # the rollout role's metrics task, alone, on the same directories: the same file, so no change
+    role_play = os.path.join(out, 'role-metrics.yml')
+    with open(role_play, 'w') as f:
+        f.write('- hosts: wso2si\n  gather_facts: false\n  tasks:\n'
+                '    - ansible.builtin.include_role:\n        name: wso2si.keystores.rollout\n'
+                '        tasks_from: metrics.yml\n')
+    before = dict((t, os.stat(t).st_mtime_ns) for t in textfiles)
+    run = subprocess.run(argv[:-1] + [role_play], env=env, capture_output=True, text=True)
+    with open(os.path.join(out, 'role-metrics.log'), 'w') as f:
+        f.write(run.stdout + run.stderr)
+    check(run.returncode == 0, 'the role\'s metrics.yml failed:\n%s%s' % (run.stdout[-3000:], run.stderr[-2000:]))
+    recap = re.findall(r'^(si\d) +: ok=(\d+) +changed=(\d+)', run.stdout, re.M)
+    check(sorted(recap) == [('si1', '1', '0'), ('si2', '1', '0'), ('si3', '1', '0')],
+          'the role\'s metrics task: %r (expected ok=1 changed=0 on each host)' % recap)
+    check(before == dict((t, os.stat(t).st_mtime_ns) for t in textfiles), 'the role rewrote an unchanged textfile')
+    log('the role\'s metrics.yml: the same textfiles as report.yml, unchanged (%d s)' % (time.time() - started))
+
     import jsonschema
     with open(os.path.join(root, 'docs', 'report.schema.json')) as f:
         schema = json.load(f)
