@@ -157,8 +157,8 @@ def to_markdown(fleet):
     if s['nearest_expiries']:
         lines += ['| Host | Store | Alias | Kind | Not after (UTC) | Days left |', '|---|---|---|---|---|---:|']
         for n in s['nearest_expiries']:
-            lines.append('| %s | %s | %s | %s | %s | %d |' % (_md(n['host']), _md(n['store']), _md(n['alias']),
-                                                             _md(n['kind']), n['not_after'], n['days_left']))
+            cells = (_md(n['host']), _md(n['store']), _md(n['alias']), _md(n['kind']), n['not_after'], n['days_left'])
+            lines.append('| %s | %s | %s | %s | %s | %d |' % cells)
     else:
         lines.append('No certificate found.')
     problems = [h for h in fleet['hosts'] if _host_problems(h, fleet['renew_before_days'])]
@@ -253,7 +253,8 @@ h2{font-size:16px;margin:0 0 10px}.cards{display:flex;flex-wrap:wrap;gap:10px}
 table{border-collapse:collapse;width:100%;font-size:13px}th,td{border-bottom:1px solid #e6e9ed;padding:4px 6px;
 text-align:left;vertical-align:top}th{background:#eef1f4;cursor:pointer;user-select:none;white-space:nowrap}
 th[aria-sort=ascending]::after{content:" \\25B2"}th[aria-sort=descending]::after{content:" \\25BC"}
-td{overflow-wrap:break-word;max-width:420px}td:first-child{white-space:nowrap}.wrap{overflow-x:auto}.tools{display:flex;gap:10px;align-items:center;margin:0 0 8px}
+td{overflow-wrap:break-word;max-width:420px}td:first-child{white-space:nowrap}.wrap{overflow-x:auto}
+.tools{display:flex;gap:10px;align-items:center;margin:0 0 8px}
 .tools input{padding:4px 6px;min-width:260px}.tools button{padding:3px 10px}
 .expired{color:#b3261e;font-weight:600}.renew{color:#a05a00;font-weight:600}.ok{color:#1e7b34}
 .muted{color:#5f6b7a}svg text{font:11px system-ui,sans-serif;fill:#1d2329}
@@ -377,8 +378,8 @@ def _timeline_svg(fleet):
     out.append('<rect x="%.1f" y="10" width="%.1f" height="%d" fill="#fdf1de"/>'
                % (x(0), x(window) - x(0), height - 30))
     if days_min < 0:
-        out.append('<rect x="%.1f" y="10" width="%.1f" height="%d" fill="#fbe3e1"/>' % (x(days_min), x(0) - x(days_min),
-                                                                                     height - 30))
+        out.append('<rect x="%.1f" y="10" width="%.1f" height="%d" fill="#fbe3e1"/>'
+                   % (x(days_min), x(0) - x(days_min), height - 30))
     ticks = 6
     for i in range(ticks + 1):
         d = days_min + (span_end - days_min) * i // ticks

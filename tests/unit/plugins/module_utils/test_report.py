@@ -124,10 +124,10 @@ HOST = {
 
 EXPECTED_METRICS = r'''# HELP wso2si_certificate_not_after_timestamp_seconds End of validity of the certificate of each store entry (Unix time).
 # TYPE wso2si_certificate_not_after_timestamp_seconds gauge
-wso2si_certificate_not_after_timestamp_seconds{store="/opt/si/ks \"1\".jks",alias="b\\x",kind="private_key",subject="CN=a\nb, O=\"Q\"",issuer="CN=<script>"} 1781179200
+NOT_AFTER_LINE
 # HELP wso2si_certificate_not_before_timestamp_seconds Start of validity of the certificate of each store entry (Unix time).
 # TYPE wso2si_certificate_not_before_timestamp_seconds gauge
-wso2si_certificate_not_before_timestamp_seconds{store="/opt/si/ks \"1\".jks",alias="b\\x",kind="private_key",subject="CN=a\nb, O=\"Q\"",issuer="CN=<script>"} 1767225600
+NOT_BEFORE_LINE
 # HELP wso2si_certificate_shipped 1 when the entry holds shipped WSO2 material, whose private key is public.
 # TYPE wso2si_certificate_shipped gauge
 wso2si_certificate_shipped{store="/opt/si/ks \"1\".jks",alias="b\\x"} 1
@@ -155,6 +155,12 @@ wso2si_audit_findings_by_kind{kind="missing_store"} 1
 # TYPE wso2si_renewal_window_seconds gauge
 wso2si_renewal_window_seconds 2592000
 '''
+
+
+LABELS = r'{store="/opt/si/ks \"1\".jks",alias="b\\x",kind="private_key",subject="CN=a\nb, O=\"Q\"",issuer="CN=<script>"}'
+EXPECTED_METRICS = EXPECTED_METRICS.replace(
+    'NOT_AFTER_LINE', 'wso2si_certificate_not_after_timestamp_seconds%s 1781179200' % LABELS).replace(
+    'NOT_BEFORE_LINE', 'wso2si_certificate_not_before_timestamp_seconds%s 1767225600' % LABELS)
 
 
 def test_metrics_text_fixed_input_fixed_output():
@@ -220,8 +226,8 @@ def test_schema_validates_the_document():
     fleet['hosts'][1]['report']['stores'][0]['entries'][0].update(
         serial='1f', subject_alt_names=[], key_type='RSA', key_size=2048, signature_algorithm='sha256WithRSAEncryption',
         self_signed=True, fingerprint_sha256=':'.join(['AB'] * 32))
-    fleet['hosts'][1]['report']['stores'][0]['references'] = [{'file': 'f', 'location': 'l', 'key': 'k',
-                                                                'password_source': 'plain', 'open_ok': True}]
+    refs = [{'file': 'f', 'location': 'l', 'key': 'k', 'password_source': 'plain', 'open_ok': True}]
+    fleet['hosts'][1]['report']['stores'][0]['references'] = refs
     fleet['hosts'][1]['report']['stores'][1]['references'] = fleet['hosts'][1]['report']['stores'][0]['references']
     jsonschema.Draft202012Validator(schema).validate(json.loads(rr.to_json(fleet)))
     fleet['schema_version'] = 2
