@@ -51,5 +51,5 @@ rm -f "$log"
 report_playbook=${DEMO_REPORT_PLAYBOOK:-${playbook%rollout*}report${playbook##*rollout}}
 echo "== fleet report: ansible-playbook $report_playbook"
 ansible-playbook -i "$fleet/inventory.yml" -e "@$fleet/vars.yml" -e "report_dir=$fleet/report" "$report_playbook" \
-  | tail -n "$((hosts + 4))"
+  | tail -n "$((hosts + 9))"
 echo "fleet report: $fleet/report/report.html (also report.json and report.md there)"
