@@ -374,7 +374,7 @@ def _timeline_svg(fleet):
         return left + (days - days_min) * float(width) / (span_end - days_min)
 
     out = ['<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Expiry timeline" viewBox="0 0 %d %d" '
-           'width="100%%" style="max-width:%dpx">' % (left + width + 30, height, left + width + 30)]
+           'width="100%%" style="max-width:%dpx">' % (left + width + 50, height, left + width + 50)]
     out.append('<rect x="%.1f" y="10" width="%.1f" height="%d" fill="#fdf1de"/>'
                % (x(0), x(window) - x(0), height - 30))
     if days_min < 0:
