@@ -40,16 +40,16 @@ options:
     type: dict
     suboptions:
       keystore:
-        description: The keystore password.
+        description: The keystore password; without it, only the configured passwords are tried.
         type: str
       truststore:
-        description: The truststore password.
+        description: The truststore password; without it, only the configured passwords are tried.
         type: str
       vault:
-        description: The secure vault keystore password.
+        description: The secure vault keystore password; without it, only the configured passwords are tried.
         type: str
       vault_key:
-        description: The secure vault key password.
+        description: The secure vault key password; without it, only the configured passwords are tried.
         type: str
   renew_before_days:
     description:
