@@ -423,14 +423,14 @@ def _histogram_svg(fleet):
             i = 1 + min(months, HISTOGRAM_MONTHS)
         buckets[i][('expired', 'renew', 'ok').index(status)] += 1
     top = max([sum(b) for b in buckets] + [1])
-    left, bar, gap, plot = 40, 30, 6, 140
-    width = left + (bar + gap) * len(buckets) + 10
+    left, bar_width, gap, plot = 40, 30, 6, 140
+    width = left + (bar_width + gap) * len(buckets) + 10
     out = ['<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Certificates by month of expiry" '
            'viewBox="0 0 %d %d" width="100%%" style="max-width:%dpx">' % (width, plot + 60, width)]
     out.append('<text x="4" y="14">%d</text><text x="4" y="%d">0</text>' % (top, plot + 10))
     colors = ('#b3261e', '#d98200', '#2e8b47')
     for i, counts in enumerate(buckets):
-        xi = left + i * (bar + gap)
+        xi = left + i * (bar_width + gap)
         y = plot + 10
         for n, count in enumerate(counts):
             if not count:
@@ -438,7 +438,7 @@ def _histogram_svg(fleet):
             hgt = max(1.0, count * float(plot) / top)
             y -= hgt
             out.append('<rect x="%d" y="%.1f" width="%d" height="%.1f" fill="%s"><title>%d %s</title></rect>'
-                       % (xi, y, bar, hgt, colors[n], count, ('expired', 'within the renewal window', 'valid')[n]))
+                       % (xi, y, bar_width, hgt, colors[n], count, ('expired', 'within the renewal window', 'valid')[n]))
         if i == 0:
             label = 'expired'
         elif i == len(buckets) - 1:
@@ -448,10 +448,10 @@ def _histogram_svg(fleet):
             label = '%04d-%02d' % (now.year + month // 12, month % 12 + 1)
         if i in (0, len(buckets) - 1) or (i - 1) % 3 == 0:
             out.append('<text x="%d" y="%d" text-anchor="end" transform="rotate(-45 %d %d)">%s</text>'
-                       % (xi + bar // 2 + 4, plot + 24, xi + bar // 2 + 4, plot + 24, label))
+                       % (xi + bar_width // 2 + 4, plot + 24, xi + bar_width // 2 + 4, plot + 24, label))
         total = sum(counts)
         if total:
-            out.append('<text x="%d" y="%.1f" text-anchor="middle">%d</text>' % (xi + bar // 2, y - 3, total))
+            out.append('<text x="%d" y="%.1f" text-anchor="middle">%d</text>' % (xi + bar_width // 2, y - 3, total))
     out.append('</svg>')
     return ''.join(out)
 

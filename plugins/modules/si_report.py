@@ -63,7 +63,7 @@ options:
 attributes:
   check_mode:
     support: full
-    description: In check mode the metrics file is not written; RV(changed) tells whether it would be.
+    description: In check mode the metrics file is not written; C(changed) tells whether it would be.
   diff_mode:
     support: none
     description: The metrics file holds no secret, but its diff is not shown.

@@ -194,7 +194,7 @@ def main():
             '-e', '@' + os.path.join(fleet, 'vars.yml'), '-e', 'report_dir=' + report_dir,
             '-e', 'rollout_metrics_dir={{ rollout_si_home }}/metrics', os.path.join(root, 'playbooks', 'report.yml')]
     for mode, extra in (('check', ['--check']), ('run', [])):
-        run = subprocess.run(argv + extra, env=env, capture_output=True, text=True)
+        run = subprocess.run(argv + extra, env=env, capture_output=True, text=True, check=False)
         with open(os.path.join(out, 'playbook-%s.log' % mode), 'w') as f:
             f.write(run.stdout + run.stderr)
         check(run.returncode == 0, 'report.yml (%s) failed:\n%s%s' % (mode, run.stdout[-3000:], run.stderr[-2000:]))
@@ -218,7 +218,7 @@ def main():
                 '    - ansible.builtin.include_role:\n        name: wso2si.keystores.rollout\n'
                 '        tasks_from: metrics.yml\n')
     before = dict((t, os.stat(t).st_mtime_ns) for t in textfiles)
-    run = subprocess.run(argv[:-1] + [role_play], env=env, capture_output=True, text=True)
+    run = subprocess.run(argv[:-1] + [role_play], env=env, capture_output=True, text=True, check=False)
     with open(os.path.join(out, 'role-metrics.log'), 'w') as f:
         f.write(run.stdout + run.stderr)
     check(run.returncode == 0, 'the role\'s metrics.yml failed:\n%s%s' % (run.stdout[-3000:], run.stderr[-2000:]))
@@ -272,16 +272,16 @@ def main():
     if promtool:
         for t in textfiles:
             with open(t, 'rb') as f:
-                res = subprocess.run([promtool, 'check', 'metrics'], stdin=f, capture_output=True, text=True)
+                res = subprocess.run([promtool, 'check', 'metrics'], stdin=f, capture_output=True, text=True, check=False)
             check(res.returncode == 0, 'promtool check metrics %s:\n%s%s' % (t, res.stdout, res.stderr))
-        res = subprocess.run([promtool, 'check', 'rules', rules], capture_output=True, text=True)
+        res = subprocess.run([promtool, 'check', 'rules', rules], capture_output=True, text=True, check=False)
         check(res.returncode == 0, 'promtool check rules:\n%s%s' % (res.stdout, res.stderr))
         test = os.path.join(out, 'rules-test.yml')
         with open(os.path.join(HERE, 'rules-test.yml')) as f:
             text = f.read()
         with open(test, 'w') as f:
             f.write(text.replace('RULES_FILE', rules))
-        res = subprocess.run([promtool, 'test', 'rules', test], capture_output=True, text=True)
+        res = subprocess.run([promtool, 'test', 'rules', test], capture_output=True, text=True, check=False)
         check(res.returncode == 0, 'promtool test rules:\n%s%s' % (res.stdout, res.stderr))
         log('promtool: 3 textfiles, the rules checked and unit-tested')
 
@@ -365,7 +365,7 @@ def browse(chromium, page, png, out):
     for args in (['--dump-dom'], ['--screenshot=' + png]):
         profile = tempfile.mkdtemp(dir=out)
         res = subprocess.run(common + ['--user-data-dir=' + profile] + args + [url], capture_output=True, text=True,
-                             timeout=120)
+                             timeout=120, check=False)
         check(res.returncode == 0, 'chromium %s: exit %d\n%s' % (args[0], res.returncode, res.stderr[-2000:]))
         console = [line for line in res.stderr.splitlines() if 'CONSOLE' in line]
         check(not console, 'chromium: console messages on %s:\n%s' % (page, '\n'.join(console)))
