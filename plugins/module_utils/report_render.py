@@ -14,6 +14,7 @@ __metaclass__ = type
 import datetime
 import html
 import json
+import posixpath
 
 from ansible_collections.wso2si.keystores.plugins.module_utils.report import SCHEMA_VERSION
 
@@ -475,8 +476,9 @@ def to_html(fleet):
     nearest = ['<table><thead><tr><th>Host</th><th>Store</th><th>Alias</th><th>Kind</th><th>Not after (UTC)</th>'
                '<th>Days left</th></tr></thead><tbody>']
     for n in s['nearest_expiries']:
-        nearest.append('<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td class="%s">%d</td></tr>'
-                       % (_h(n['host']), _h(n['store']), _h(n['alias']), _h(n['kind']), _h(n['not_after']),
+        nearest.append('<tr><td>%s</td><td title="%s">%s</td><td>%s</td><td>%s</td><td>%s</td><td class="%s">%d</td></tr>'
+                       % (_h(n['host']), _h(n['store']), _h(posixpath.basename(n['store'])), _h(n['alias']),
+                          _h(n['kind']), _h(n['not_after']),
                           _status(n['days_left'], fleet['renew_before_days']), n['days_left']))
     nearest.append('</tbody></table>')
     parts = [
