@@ -14,6 +14,8 @@
 #   DEMO_HOSTS      number of SI homes (default 3)
 #   DEMO_PORT_BASE  port offset base (default 1000; host i gets BASE + 10 * i)
 #   DEMO_PLAYBOOK   playbook path or FQCN (default playbooks/rollout.yml)
+#   DEMO_REPORT_PLAYBOOK  the report playbook (default: DEMO_PLAYBOOK with its last
+#                   "rollout" made "report": playbooks/report.yml, wso2si.keystores.report)
 set -euo pipefail
 
 repo=${REPO_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -45,3 +47,9 @@ if grep -E '^si[0-9]+ +:' "$log" | grep -qv 'changed=0 '; then
 fi
 echo "second run: nothing changed on any host"
 rm -f "$log"
+
+report_playbook=${DEMO_REPORT_PLAYBOOK:-${playbook%rollout*}report${playbook##*rollout}}
+echo "== fleet report: ansible-playbook $report_playbook"
+ansible-playbook -i "$fleet/inventory.yml" -e "@$fleet/vars.yml" -e "report_dir=$fleet/report" "$report_playbook" \
+  | tail -n "$((hosts + 9))"
+echo "fleet report: $fleet/report/report.html (also report.json and report.md there)"
