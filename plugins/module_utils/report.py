@@ -17,7 +17,10 @@ import re
 
 from ansible_collections.wso2si.keystores.plugins.module_utils import certificates as certs
 from ansible_collections.wso2si.keystores.plugins.module_utils import secure_vault as sv
-from ansible_collections.wso2si.keystores.plugins.module_utils import si_configuration as sc
+from ansible_collections.wso2si.keystores.plugins.module_utils import si_locations as loc_
+from ansible_collections.wso2si.keystores.plugins.module_utils.launcher import read_launcher
+from ansible_collections.wso2si.keystores.plugins.module_utils.si_audit import audit
+from ansible_collections.wso2si.keystores.plugins.module_utils.yaml_text import DeploymentConfig
 from ansible_collections.wso2si.keystores.plugins.module_utils.defaults import shipped_entries
 from ansible_collections.wso2si.keystores.plugins.module_utils.errors import (
     ConfigError, KeystoreError, WrongKeyPasswordError, WrongPasswordError,
@@ -104,7 +107,7 @@ def _references(doc, si_home, launcher_path, resolve, master, given):
     deployment.yaml's locations, the vault, the launcher."""
     found = []
     profile = doc.profile()
-    for loc in sc.locations_for(profile, doc) + sc.OPTIONAL_LOCATIONS:
+    for loc in loc_.locations_for(profile, doc) + loc_.OPTIONAL_LOCATIONS:
         values = doc.values(loc)
         if values is None:
             continue
@@ -113,7 +116,7 @@ def _references(doc, si_home, launcher_path, resolve, master, given):
             if role is None:
                 continue
             ref = {'file': doc.what, 'location': loc.label, 'key': path_key}
-            path = sc.resolve_config_path(values.get(path_key), si_home)
+            path = loc_.resolve_config_path(values.get(path_key), si_home)
             if path is None:
                 ref['unresolved_path'] = True
                 found.append((None, role, ref, None))
@@ -123,10 +126,10 @@ def _references(doc, si_home, launcher_path, resolve, master, given):
             password, source = resolve(text)
             ref['password_source'] = source
             found.append((path, role, ref, password))
-    vault_values = doc.values(sc.LOCATIONS[5]) or {}
-    vault_path = sc.resolve_config_path(vault_values.get('keystoreLocation'), si_home)
+    vault_values = doc.values(loc_.location('securevault')) or {}
+    vault_path = loc_.resolve_config_path(vault_values.get('keystoreLocation'), si_home)
     if vault_path is not None:
-        ref = {'file': doc.what, 'location': sc.LOCATIONS[5].label, 'key': 'keystoreLocation'}
+        ref = {'file': doc.what, 'location': loc_.location('securevault').label, 'key': 'keystoreLocation'}
         if master is not None and master.get('keyStorePassword'):
             password, ref['password_source'] = master.get('keyStorePassword'), 'master_keys'
         elif given.get('vault'):
@@ -139,14 +142,14 @@ def _references(doc, si_home, launcher_path, resolve, master, given):
         values = {}
         if raw is not None:
             try:
-                values = sc.read_launcher(raw, launcher_path).values(si_home)
+                values = read_launcher(raw, launcher_path).values(si_home)
             except ConfigError:
                 values = {}  # the audit reports it
-        for prop, path_role in sc.LAUNCHER_PROPS:
+        for prop, path_role in loc_.LAUNCHER_PROPS:
             role = ROLE_OF_PATH.get(path_role)
             if role is None or prop not in values:
                 continue
-            ref = {'file': launcher_path, 'location': sc.LAUNCHER_LABEL, 'key': 'javax.net.ssl.%s' % prop}
+            ref = {'file': launcher_path, 'location': loc_.LAUNCHER_LABEL, 'key': 'javax.net.ssl.%s' % prop}
             password = values.get(prop + 'Password')
             # under secure vault the launcher holds no password: ssl.configs sets it when SI starts
             ref['password_source'] = 'launcher' if password is not None else 'ssl.configs'
@@ -156,11 +159,8 @@ def _references(doc, si_home, launcher_path, resolve, master, given):
 
 def _open_vault(doc, si_home, master, given):
     """The vault key SI decrypts secrets.properties with (None when it cannot be opened), and the secrets file."""
-    values = doc.values(sc.LOCATIONS[5]) or {}
-    vault_path = sc.resolve_config_path(values.get('keystoreLocation'), si_home)
-    alias = values.get('privateKeyAlias') or sc.DEFAULT_PASSWORD
-    secrets_path = sc.resolve_config_path(values.get('secretPropertiesFile'), si_home) or \
-        os.path.join(si_home, 'conf', 'server', 'secrets.properties')
+    refs = loc_.vault_references(doc, si_home)
+    vault_path, alias, secrets_path = refs.keystore, refs.alias, refs.secrets_file
     vault = None
     if vault_path is not None:
         master = master or {}
@@ -201,11 +201,9 @@ def gather(si_home, deployment_path=None, launcher_path=None, passwords=None, no
     given = dict((k, v) for k, v in (passwords or {}).items() if v)
     now = now or certs.utcnow()
 
-    findings, facts = sc.audit(si_home, deployment_path, launcher_path, given)
-    doc = sc.DeploymentConfig.parse(read_file(deployment_path, what=deployment_path), deployment_path)
-    master = sv.read_master_keys(sc.resolve_config_path((doc.values(sc.LOCATIONS[6]) or {}).get('masterKeyReaderFile'),
-                                                        si_home)
-                                 or os.path.join(si_home, 'conf', 'server', 'master-keys.yaml'))
+    findings, facts = audit(si_home, deployment_path, launcher_path, given)
+    doc = DeploymentConfig.parse(read_file(deployment_path, what=deployment_path), deployment_path)
+    master = sv.read_master_keys(loc_.vault_references(doc, si_home).master_keys_file)
     vault, secrets_path = _open_vault(doc, si_home, master, given)
     secrets = sv.read_secret_values(secrets_path, vault)
 
@@ -286,7 +284,7 @@ def _store_report(st, given, findings, now):
         configured = [p for ref, p in st.references if p is not None]
         if store is None:  # list the entries all the same when the operator's passwords open it
             candidates = [given.get(r) for r in st.roles] + [given.get('keystore'), given.get('truststore'),
-                                                             sc.DEFAULT_PASSWORD]
+                                                             loc_.DEFAULT_PASSWORD]
             for password in candidates:
                 if password is not None and try_open(password) is not None:
                     store = try_open(password)

@@ -128,7 +128,7 @@ metrics_file:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.wso2si.keystores.plugins.module_utils import report as rp
-from ansible_collections.wso2si.keystores.plugins.module_utils import si_configuration as sc
+from ansible_collections.wso2si.keystores.plugins.module_utils.yaml_text import check_yaml_dependency
 from ansible_collections.wso2si.keystores.plugins.module_utils.errors import InvalidInputError
 from ansible_collections.wso2si.keystores.plugins.module_utils.store_file import run
 
@@ -163,7 +163,7 @@ def main():
         metrics_file=dict(type='path'),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    sc.check_yaml_dependency(module)
+    check_yaml_dependency(module)
     run(module, report)
 
 
