@@ -20,6 +20,7 @@ from ansible_collections.wso2si.keystores.plugins.module_utils import secure_vau
 from ansible_collections.wso2si.keystores.plugins.module_utils import si_locations as loc_
 from ansible_collections.wso2si.keystores.plugins.module_utils.launcher import read_launcher
 from ansible_collections.wso2si.keystores.plugins.module_utils.si_audit import audit
+from ansible_collections.wso2si.keystores.plugins.module_utils.si_deployment import profile_of
 from ansible_collections.wso2si.keystores.plugins.module_utils.yaml_text import DeploymentConfig
 from ansible_collections.wso2si.keystores.plugins.module_utils.defaults import shipped_entries
 from ansible_collections.wso2si.keystores.plugins.module_utils.errors import (
@@ -106,7 +107,7 @@ def _references(doc, si_home, launcher_path, resolve, master, given):
     """[(path, role, reference)] of every store the configuration names, in the audit's order:
     deployment.yaml's locations, the vault, the launcher."""
     found = []
-    profile = doc.profile()
+    profile = profile_of(doc)
     for loc in loc_.locations_for(profile, doc) + loc_.OPTIONAL_LOCATIONS:
         values = doc.values(loc)
         if values is None:
