@@ -260,9 +260,11 @@ class AcmeSession:
         return out
 
     def _order_resource(self, order_url, csr_pem):
-        resp = self.client._post_as_get(order_url)  # pylint: disable=protected-access
-        body = messages.Order.from_json(resp.json())
-        authzs = [self.client.poll(messages.AuthorizationResource(uri=u))[0] for u in body.authorizations]
+        # the library has no public POST-as-GET (RFC 8555, section 6.3) to read an order again
+        get = self.client._post_as_get  # pylint: disable=protected-access
+        body = messages.Order.from_json(get(order_url).json())
+        authzs = [messages.AuthorizationResource(uri=u, body=messages.Authorization.from_json(get(u).json()))
+                  for u in body.authorizations]
         return messages.OrderResource(body=body, uri=order_url, authorizations=authzs,
                                       csr_pem=csr_pem.encode('ascii') if isinstance(csr_pem, str) else csr_pem)
 

@@ -97,9 +97,15 @@ def port_owner(port, proc='/proc'):
     for pid in pids:
         fd_dir = os.path.join(proc, pid, 'fd')
         try:
-            links = [os.readlink(os.path.join(fd_dir, fd)) for fd in os.listdir(fd_dir)]
+            fds = os.listdir(fd_dir)
         except OSError:
             continue
+        links = []
+        for fd in fds:
+            try:
+                links.append(os.readlink(os.path.join(fd_dir, fd)))
+            except OSError:  # closed meanwhile
+                continue
         if any(link.startswith('socket:[') and link[8:-1] in inodes for link in links):
             try:
                 with open(os.path.join(proc, pid, 'comm')) as f:

@@ -228,7 +228,7 @@ def finalize(module, p):
     chain = session.finalize(p['order_url'], p['csr'], p['challenge_type'], timeout=p['timeout'])
     leaf = certs.load_certificates(chain[0])[0]
     result.update(certificate=chain[0], chain=chain[1:],
-                  fingerprint_sha256=certs.hex_pairs(certs.fingerprint(leaf)), not_after=certs.iso(certs.not_after(leaf)))
+                  fingerprint_sha256=certs.fingerprint(leaf), not_after=certs.iso(certs.not_after(leaf)))
     return result
 
 
