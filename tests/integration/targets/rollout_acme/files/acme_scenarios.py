@@ -171,10 +171,10 @@ def scenarios(env, pebble, fleet, http_port):
     check(renewed[0] != first['si1'][0] and renewed[1] == first['si1'][1],
           'the forced window renews si1: a new certificate for the same key')
     check(tls_proof(fleet, 'si1') == renewed[0], 'si1 serves its renewed certificate')
-    check(re.search(r'si2.*The HTTP-01 responder cannot listen on [0-9.]+:%d: the port is taken by pid %d \(python'
+    check(re.search(r'si2.*The HTTP-01 responder cannot listen on [0-9.]+:%d: the port is taken by [^\n]*pid %d \(python'
                     % (http_port, os.getpid()), out) is not None,
           'si2 fails with one sentence naming the process on its port')
-    check(re.search(r'si3.*The ACME CA could not validate the http-01 challenge for si3', out) is not None,
+    check(re.search(r'si3.*The ACME CA could not validate the http-01 challenge for [^\n]*si3 \(', out) is not None,
           'si3 fails with one sentence: its challenge could not be validated')
     after = dict((h, (sha256_file(fleet.keystore(h)),
                       sha256_file(os.path.join(fleet.dir, h, 'conf', 'server', 'deployment.yaml')),
