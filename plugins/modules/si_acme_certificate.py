@@ -182,6 +182,11 @@ fingerprint_sha256:
   description: SHA-256 fingerprint of the issued certificate.
   returned: O(step=finalize)
   type: str
+not_after:
+  description: The end of the issued certificate's validity (UTC, ISO 8601).
+  returned: O(step=finalize)
+  type: str
+  sample: "2026-09-01T12:00:00Z"
 '''
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
