@@ -307,4 +307,3 @@ class AcmeSession:
             errs = [c.error for c in authzr.body.challenges if c.chall.typ == challenge_type and c.error]
             parts.append('%s (%s)' % (ident, _problem(errs[0]) if errs else 'invalid'))
         return 'The ACME CA could not validate the %s challenge for %s' % (challenge_type, '; '.join(parts))
-

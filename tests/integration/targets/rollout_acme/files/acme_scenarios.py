@@ -246,8 +246,8 @@ def main():
             rollout_acme_contact=['mailto:ops@example.com'], rollout_acme_terms_agreed=True,
             rollout_ca_certificates=[{'alias': 'pebble-root', 'content': pebble.root_pem}])
         fleet.other['eab'] = pebble.eab_hmac
-        ss.log('pebble at %s, http-01 on port %d, hosts on %sx (%.0f s)' % (pebble.directory, http_port, prefix,
-                                                                          time.time() - start))
+        ss.log('pebble at %s, http-01 on port %d, hosts on %sx (%.0f s)'
+               % (pebble.directory, http_port, prefix, time.time() - start))
         scenarios(env, pebble, fleet, http_port)
     finally:
         if fleet is not None:
