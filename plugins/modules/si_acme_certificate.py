@@ -13,7 +13,7 @@ version_added: 0.2.0
 description:
   - Speaks ACME with any ACME CA (Let's Encrypt, step-ca, Vault/OpenBao PKI, EJBCA, Pebble...) through the
     C(acme) and C(josepy) Python libraries (certbot's ACME client). Meant to run on the controller
-    (C(delegate_to=localhost)) with the CSR the managed host made with M(wso2si.keystores.si_csr): the host's
+    (C(delegate_to=localhost)) with the CSR the managed host made with M(wso2si.keystores.si_csr); the host's
     private key never leaves it; the ACME account key stays on the controller.
   - O(step=order) decides whether the certificate the host serves (O(current_certificate)) must be replaced (no
     certificate, self-signed, another key or other names, not chaining to O(trusted_roots), inside the renewal
