@@ -65,10 +65,14 @@ options:
     type: bool
     default: false
   eab_kid:
-    description: Key identifier of the External Account Binding (most internal ACME CAs require one).
+    description:
+      - Key identifier of the External Account Binding (most internal ACME CAs require one), with O(eab_hmac_key).
+      - Without it a new account is registered without External Account Binding.
     type: str
   eab_hmac_key:
-    description: HMAC key of the External Account Binding (base64url, as the CA gives it).
+    description:
+      - HMAC key of the External Account Binding (base64url, as the CA gives it), with O(eab_kid).
+      - Without it a new account is registered without External Account Binding.
     type: str
   csr:
     description: The host's certificate signing request (PEM).

@@ -49,7 +49,9 @@ options:
     elements: dict
     default: []
   pid:
-    description: The responder's process id that O(state=started) returned (O(state=stopped)).
+    description:
+      - The responder's process id that O(state=started) returned (O(state=stopped)).
+      - Without it, or when it is not a responder's, nothing is stopped.
     type: int
   lifetime:
     description: Seconds after which the responder exits by itself.
@@ -58,6 +60,14 @@ options:
 '''
 
 EXAMPLES = r'''
+- name: Serve one challenge on port 80 of every address
+  wso2si.keystores.si_acme_responder:
+    state: started
+    challenges:
+      - path: /.well-known/acme-challenge/LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0
+        key_authorization: LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0.9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI
+  register: responder
+
 - name: Answer the challenges, always stopping the responder
   block:
     - name: Start the responder
