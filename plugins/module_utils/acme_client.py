@@ -38,13 +38,12 @@ ACME_IMPORT_ERROR = None
 try:
     import josepy as jose
     import requests
-    from acme import challenges as acme_challenges
     from acme import client as acme_lib
     from acme import errors as acme_errors
     from acme import messages
 except ImportError:
     ACME_IMPORT_ERROR = traceback.format_exc()
-    jose = requests = acme_challenges = acme_lib = acme_errors = messages = None
+    jose = requests = acme_lib = acme_errors = messages = None
 
 MINIMUM_ACME_VERSION = '5.0.0'
 CHALLENGE_TYPES = ('http-01', 'dns-01')
@@ -221,7 +220,8 @@ class AcmeSession:
         try:
             resp = self.net.get('%s/%s' % (str(base).rstrip('/'), cert_id), content_type='application/json')
             info = messages.RenewalInfo.from_json(resp.json())
-            return info.suggested_window.start, info.suggested_window.end
+            window = info.suggested_window
+            return window.start, window.end  # pylint: disable=no-member
         except Exception:
             return None
 
@@ -264,7 +264,7 @@ class AcmeSession:
         get = self.client._post_as_get  # pylint: disable=protected-access
         body = messages.Order.from_json(get(order_url).json())
         authzs = [messages.AuthorizationResource(uri=u, body=messages.Authorization.from_json(get(u).json()))
-                  for u in body.authorizations]
+                  for u in body.authorizations]  # pylint: disable=not-an-iterable
         return messages.OrderResource(body=body, uri=order_url, authorizations=authzs,
                                       csr_pem=csr_pem.encode('ascii') if isinstance(csr_pem, str) else csr_pem)
 
