@@ -4,7 +4,7 @@
 """Benchmarks: the collection beside community.general and keytool, in one run.
 
     make bench          # full run: 3 runs of every scenario (1 at 100 hosts), writes BENCHMARKS.md
-    make bench-smoke    # tiny sizes, 1 run, the peers at 1 host: < 60 s, for CI
+    make bench-smoke    # tiny sizes, 1 run, peer role syntax-checked: about a minute, for CI
 
     python bench/run.py [--smoke] [--runs N] [--output FILE] [--no-peers] [--strict]
                         [--scenarios 1,2,3,4,5] [--hosts 1,5,20,100] [--forks N]
@@ -139,6 +139,9 @@ class Env(object):
     def __init__(self, args):
         self.args = args
         self.peers = not args.no_peers
+        # --smoke: the peers are checked (syntax-check of the peer playbook), not run: a run at 1 host
+        # (about 30 s on 2 idle cores) would take bench-smoke well over its minute
+        self.run_peers = self.peers and not args.smoke
         self.logs = os.path.join(WORK, 'logs')
         paths = [BUILD]
         if self.peers:
@@ -289,7 +292,7 @@ def modules_playbook(env, cert_paths, identity, repeat):
     truststore = {'path': s1 + '/si.jks', 'password': PASSWORD, 'certificates': items}
     tasks += [{'name': 's1 si_truststore first', 'wso2si.keystores.si_truststore': truststore},
               {'name': 's1 si_truststore rerun', 'wso2si.keystores.si_truststore': truststore}]
-    if env.peers:
+    if env.run_peers:
         java_cert = {'cert_path': '{{ item.path }}', 'cert_alias': '{{ item.alias }}', 'trust_cacert': True,
                      'keystore_path': s1 + '/java_cert.jks', 'keystore_pass': PASSWORD, 'keystore_create': True,
                      'keystore_type': 'JKS'}
@@ -305,7 +308,7 @@ def modules_playbook(env, cert_paths, identity, repeat):
               {'name': 's3 si_keystore rerun', 'wso2si.keystores.si_keystore': generated},
               {'name': 's3 si_keystore_pem first', 'wso2si.keystores.si_keystore': from_pem},
               {'name': 's3 si_keystore_pem rerun', 'wso2si.keystores.si_keystore': from_pem}]
-    if env.peers:
+    if env.run_peers:
         java_keystore = {'name': 'si', 'certificate_path': cert_pem, 'private_key_path': key_pem,
                          'password': PASSWORD, 'dest': s3 + '/java_keystore.jks', 'keystore_type': 'jks'}
         tasks += [{'name': 's3 java_keystore first', 'community.general.java_keystore': java_keystore},
@@ -605,9 +608,19 @@ def run_contender(env, results, hosts, contender, floor):
             profile.setdefault(name, []).append(seconds)
 
 
+def check_peer(env, results):
+    """--smoke: the peer playbook resolves every module and role it names (ansible-playbook --syntax-check)."""
+    logfile = os.path.join(env.logs, 'peer-syntax-check.log')
+    dummy, code, dummy = run_cmd([os.path.join(VENV_BIN, 'ansible-playbook'), '--syntax-check', '-i', 'localhost,',
+                                  os.path.join(HERE, 'peer', 'rollout.yml')], env=env.env, cwd=REPO, check=False,
+                                 log_to=logfile)
+    if code:
+        results.setdefault('checks', []).append('s4 peer: ansible-playbook --syntax-check failed, see %s' % logfile)
+
+
 def run_rollout(env, results, hosts, run, config):
     """The rollout and its peer on ``hosts`` hosts; which goes first alternates between runs."""
-    contenders = ['rollout', 'peer'] if env.peers else ['rollout']
+    contenders = ['rollout', 'peer'] if env.run_peers else ['rollout']
     if run % 2 == 0:
         contenders.reverse()
     for contender in contenders:
@@ -1034,7 +1047,7 @@ def report_again(args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--smoke', action='store_true', help='tiny sizes, 1 run, the peers at 1 host (CI)')
+    parser.add_argument('--smoke', action='store_true', help='tiny sizes, 1 run, the peer role syntax-checked only (CI)')
     parser.add_argument('--runs', type=int)
     parser.add_argument('--hosts', help='fleet sizes of scenario 4, comma-separated (default 1,5,20,100)')
     parser.add_argument('--forks', type=int, help='ansible-playbook forks (default 25)')
@@ -1098,12 +1111,15 @@ def main():
                 log('run %d/%d: scenario 2 (si_truststore, %s certificates)'
                     % (run, config['runs'], ', '.join(str(n) for n in config['sizes'])))
                 run_scale(env, results, cert_paths, config['sizes'])
+            if 4 in scenarios and env.peers and not env.run_peers and run == 1:
+                log('run 1: scenario 4, the peer playbook (syntax-check only)')
+                check_peer(env, results)
             if 4 in scenarios:
                 for hosts in config['hosts']:
                     if hosts >= config['big_hosts'] and run > 1:
                         continue
                     log('run %d/%d: scenario 4 (rollout%s on %d hosts)'
-                        % (run, config['runs'], ' and its peer' if env.peers else '', hosts))
+                        % (run, config['runs'], ' and its peer' if env.run_peers else '', hosts))
                     run_rollout(env, results, hosts, run, config)
             with open(raw, 'w') as f:  # what is measured so far survives a later failure
                 json.dump({'config': config, 'runs_done': run, 'results': results}, f, indent=1)
