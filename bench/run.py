@@ -889,25 +889,36 @@ def report_fleet(w, s4, config):
     total_ph = median(e['rerun_cpu']) / n
     main_ph = median(e['rerun_main_cpu']) / n
     wall_ph = median(e['rerun']) / n
-    peaks = dict((hh, max(ee['rerun_peak_mib'] + ee['first_peak_mib'])) for hh, ee in grown)
-    slope = None
-    if len(grown) >= 2 and int(grown[-1][0]) > int(grown[-2][0]):
-        (h1, dummy), (h2, dummy) = grown[-2], grown[-1]
-        slope = max(0.0, (peaks[h2] - peaks[h1]) / (int(h2) - int(h1)))
+    # memory: a base, a worker fork per host running at once (up to forks), and inventory state per host
+    forks = config.get('forks', 10)
+    peaks = dict((int(hh), max(ee['rerun_peak_mib'] + ee['first_peak_mib'])) for hh, ee in grown)
+    ordered = sorted(peaks)
+    small, big = ordered[0], ordered[-1]
+    per_worker = per_host = None
+    if len(ordered) >= 2 and min(ordered[1], forks) > min(small, forks):  # the two smallest sizes
+        per_worker = max(0.0, (peaks[ordered[1]] - peaks[small]) / (min(ordered[1], forks) - min(small, forks)))
+    if len(ordered) >= 3 and per_worker is not None:  # the two largest, less the difference in workers
+        mid = ordered[-2]
+        per_host = max(0.0, (peaks[big] - peaks[mid] - per_worker * (min(big, forks) - min(mid, forks))) / (big - mid))
     w('### Projection to 1,000 and 10,000 hosts (rerun, on paper)')
     w('')
     w('From the %s-host rerun: %s s of CPU per host for every process (upper bound for the controller), %s s per'
-      % (h, fmt(total_ph, 3), fmt(main_ph, 3)) + ' host in the main process (serial), %s s of wall time per host'
-      % fmt(wall_ph, 3) + ' on these 2 busy cores%s.' % (
-          '; memory grows by %s MiB per host in the batch' % fmt(slope, 2) if slope is not None else ''))
+      % (h, fmt(total_ph, 3), fmt(main_ph, 3)) + ' host in the main process (serial; it includes the loop\'s polling'
+      + ' while it waits, so it too is an upper bound), %s s of wall time per host on these 2 cores.' % fmt(wall_ph, 3))
+    w('Controller memory: %s MiB per worker fork running at once (from the two smallest sizes, forks %d), %s MiB'
+      % (fmt(per_worker, 1), forks, fmt(per_host, 2)) + ' per host of inventory and results (from the two largest,'
+      + ' less their difference in workers%s).' % ('' if per_host is not None else '; needs three sizes'))
     w('A rerun cannot be faster than hosts x main-process CPU per host (one strategy loop), nor than')
     w('hosts x CPU per host / cores (the forks share the cores); forks beyond about 4 per core only add memory.')
     w('')
     w('| hosts | serial floor, main process (min) | upper bound on 8 cores (min) | on 16 cores (min) | on 32 cores (min) '
-      '| cores for the upper bound in 1 h | memory of one batch of 25% (GiB) |')
+      '| cores for the upper bound in 1 h | memory at forks 32 / 128 (GiB) |')
     w('|---|---|---|---|---|---|---|')
     for hosts in (1000, 10000):
-        mem = '%.1f' % ((peaks[h] + slope * (hosts * 0.25 - n)) / 1024.0) if slope is not None else 'n/a'
+        mem = 'n/a'
+        if per_worker is not None:
+            mem = ' / '.join('%.1f' % ((peaks[small] + per_worker * (f - min(small, forks)) + (per_host or 0) * hosts)
+                                       / 1024.0) for f in (32, 128))
         w('| %d | %.1f | %.1f | %.1f | %.1f | %d | %s |' % (
             hosts, hosts * main_ph / 60, max(hosts * main_ph, hosts * total_ph / 8) / 60,
             max(hosts * main_ph, hosts * total_ph / 16) / 60, max(hosts * main_ph, hosts * total_ph / 32) / 60,
