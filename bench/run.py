@@ -900,7 +900,7 @@ def report_fleet(w, s4, config):
     if len(ordered) >= 3 and per_worker is not None:  # the two largest, less the difference in workers
         mid = ordered[-2]
         per_host = max(0.0, (peaks[big] - peaks[mid] - per_worker * (min(big, forks) - min(mid, forks))) / (big - mid))
-    w('### Projection to 1,000 and 10,000 hosts (rerun, on paper)')
+    w('### Projection to 1,000 and 10,000 hosts (rerun, from the largest size measured)')
     w('')
     w('From the %s-host rerun: %s s of CPU per host for every process (upper bound for the controller), %s s per'
       % (h, fmt(total_ph, 3), fmt(main_ph, 3)) + ' host in the main process (serial; it includes the loop\'s polling'
