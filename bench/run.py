@@ -72,8 +72,8 @@ PYTHON = os.path.join(VENV_BIN, 'python')
 CACHE = os.path.join(BUILD, 'bench-cache')
 WORK = os.path.join(BUILD, 'bench-work', 'full')  # bench-work/smoke for --smoke: the two may run at once
 PASSWORD = 'bench-Passw0rd'
-PORT_BASE = 40000  # fleet listeners on 47453+ and 49453+, apart from the demo's and the tests'
-PORT_BASE_SMOKE = 42000  # 49453+ / 51453+ ... for --smoke, apart from a full run's
+PORT_BASE = 40000  # host i (1 to 100) listens on 47443 + 10 i and 49443 + 10 i: 47453-48443, 49453-50443
+PORT_BASE_SMOKE = 44000  # 51453 and 53453 for --smoke's one host, apart from a full run's (they may run at once)
 
 # big_hosts and more are measured in the first run only (a 100-host first run and rerun of both
 # contenders takes some 20 minutes on 2 cores); the stat floor runs at floor_hosts only
