@@ -258,8 +258,8 @@ def peer_version():
     found = peer_collections.versions()
     if not found:
         return None
-    return '%s (from the ansible %s wheel)' % (', '.join('%s %s' % kv for kv in sorted(found.items(), reverse=True)),
-                                              peer_collections.ANSIBLE_VERSION)
+    names = ', '.join('%s %s' % kv for kv in sorted(found.items(), reverse=True))
+    return '%s (from the ansible %s wheel)' % (names, peer_collections.ANSIBLE_VERSION)
 
 
 def task_times(timer, prefix):
@@ -817,7 +817,7 @@ def report_fleet(w, s4, config):
         w('|---|---|---|---|')
         for h, e in rows:
             w('| %s | %s | %s / %s | %s |' % (h, fmt(median(e['first'])), fmt(median(e['first_keygen'])),
-                                             fmt(median(e['first_restart'])), fmt(median(e['rerun']))))
+                                              fmt(median(e['first_restart'])), fmt(median(e['rerun']))))
         w('')
         w('"Restart" is the handler that restarts the stand-in listeners and the TLS proof that waits for')
         w('them (`%s`).' % '`, `'.join(RESTART_TASKS[:1] + RESTART_TASKS[2:]))
