@@ -197,15 +197,25 @@ build: $(STAMP) collection
 	cd $(COLL) && ansible-galaxy collection build --force --output-path $(BUILD)/dist
 
 # Benchmarks (bench/run.py): the modules beside community.general and keytool,
-# ratios measured in one run. `bench` (manual, 30 to 60 minutes) installs the
-# `ansible` package into .build/bench-venv and writes BENCHMARKS.md;
-# `bench-smoke` (tiny sizes, one run, no install) keeps it from rotting in CI.
-.PHONY: bench bench-smoke
-bench: $(STAMP) collection
-	$(VENV_BIN)/python bench/run.py
+# the rollout role beside its peer written with community.general and
+# community.crypto (bench/peer/), ratios measured in one run. `bench` (manual,
+# 60 to 90 minutes on 2 idle cores) writes BENCHMARKS.md (raw numbers in
+# bench/output/results.json); `bench-smoke` (tiny sizes, one run, the peer at
+# 1 host) keeps it from rotting in CI. Both first run `bench-collections`: the
+# pinned `ansible` wheel downloaded with pip (--no-deps, nothing installed,
+# SHA-256 checked) into .build/bench-cache/pip, and community.general and
+# community.crypto extracted from it into .build/bench-collections (no Galaxy).
+# BENCH_ARGS passes options, e.g. BENCH_ARGS='--scenarios 4 --hosts 20,100 --output bench/output/fleet.md'.
+BENCH_ARGS ?=
+.PHONY: bench bench-smoke bench-collections
+bench: $(STAMP) collection bench-collections
+	$(VENV_BIN)/python bench/run.py $(BENCH_ARGS)
 
-bench-smoke: $(STAMP) $(PREP_COLL)
-	$(VENV_BIN)/python bench/run.py --smoke
+bench-smoke: $(STAMP) $(PREP_COLL) bench-collections
+	$(VENV_BIN)/python bench/run.py --smoke $(BENCH_ARGS)
+
+bench-collections: $(STAMP)
+	$(VENV_BIN)/python bench/peer_collections.py
 
 # ---------------------------------------------------------------- packaging, lint
 

@@ -3,19 +3,22 @@
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 """Benchmarks: the collection beside community.general and keytool, in one run.
 
-    make bench          # full run: 3 runs of every scenario, writes BENCHMARKS.md
-    make bench-smoke    # tiny sizes, 1 run, no community.general: < 60 s, for CI
+    make bench          # full run: 3 runs of every scenario (1 at 100 hosts), writes BENCHMARKS.md
+    make bench-smoke    # tiny sizes, 1 run, peer role syntax-checked: about a minute, for CI
 
     python bench/run.py [--smoke] [--runs N] [--output FILE] [--no-peers] [--strict]
-                        [--scenarios 1,2,3,4,5]
+                        [--scenarios 1,2,3,4,5] [--hosts 1,5,20,100] [--forks N]
 
 Run from the repository root after `make collection` (the Makefile targets do
-both). The full run installs the `ansible` package (for community.general's
-java_cert and java_keystore) into .build/bench-venv, leaving the project's
-pinned ansible-core in .venv as it is: every playbook runs with .venv's
-ansible-playbook, which finds community.general through
-ANSIBLE_COLLECTIONS_PATH. Test certificates are made once and cached in
-.build/bench-cache; scratch files go to .build/bench-work/full (or smoke).
+both). The peers (community.general's java_cert and java_keystore,
+community.crypto, and the peer role bench/peer/) need community.general and
+community.crypto: bench/peer_collections.py downloads the pinned `ansible`
+wheel with pip (--no-deps, nothing installed) into .build/bench-cache/pip and
+extracts the two collections into .build/bench-collections, leaving the
+project's ansible-core in .venv as it is: every playbook runs with .venv's
+ansible-playbook, which finds them through ANSIBLE_COLLECTIONS_PATH. Test
+certificates are made once and cached in .build/bench-cache; scratch files go
+to .build/bench-work/full (or smoke).
 
 Scenarios (every contender measured in every run, medians over the runs):
 
@@ -26,9 +29,12 @@ Scenarios (every contender measured in every run, medians over the runs):
    run directly (python -m ... ARGS.json): wall time, CPU time, peak RSS;
 3. an identity keystore: si_keystore (generated key; and from PEM),
    community.general.java_keystore (from PEM), keytool -genkeypair;
-4. the rollout role on 1, 5 and 20 local SI homes (demo/fleet.py), forks 10,
-   first run and no-change rerun, beside a playbook of as many
-   ansible.builtin.stat tasks on the same hosts (Ansible's own per-task floor);
+4. the rollout role beside its peer (bench/peer/rollout.yml: the same job
+   written with community.general and community.crypto) on 1, 5, 20 and 100
+   local SI homes (demo/fleet.py), one batch, forks 25, first run and
+   no-change rerun of each, which goes first alternating between runs;
+   the controller's CPU and peak memory, and the time per task name; at 1 host
+   also a playbook of as many ansible.builtin.stat tasks (Ansible's own floor);
 5. one no-change si_keystore task beside one ansible.builtin.stat task.
 
 Task times come from bench/callback_plugins/bench_timer.py (a task's wall
@@ -50,6 +56,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -57,20 +64,22 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
 import certs as material  # noqa: E402  (bench/certs.py)
+import peer_collections  # noqa: E402  (bench/peer_collections.py)
 
 BUILD = os.path.join(REPO, '.build')
 VENV_BIN = os.path.join(REPO, '.venv', 'bin')
 PYTHON = os.path.join(VENV_BIN, 'python')
-BENCH_VENV = os.path.join(BUILD, 'bench-venv')
 CACHE = os.path.join(BUILD, 'bench-cache')
 WORK = os.path.join(BUILD, 'bench-work', 'full')  # bench-work/smoke for --smoke: the two may run at once
-ANSIBLE_PACKAGE = 'ansible==12.3.0'  # community.general 11.x; ansible-core 2.19 like .venv
 PASSWORD = 'bench-Passw0rd'
-PORT_BASE = 40000  # fleet listeners on 47453+ and 49453+, apart from the demo's and the tests'
-PORT_BASE_SMOKE = 42000  # 49453+ / 51453+ ... for --smoke, apart from a full run's
+PORT_BASE = 40000  # host i (1 to 100) listens on 47443 + 10 i and 49443 + 10 i: 47453-48443, 49453-50443
+PORT_BASE_SMOKE = 44000  # 51453 and 53453 for --smoke's one host, apart from a full run's (they may run at once)
 
-FULL = dict(runs=3, truststore=150, sizes=[10, 100, 1000, 5000], hosts=[1, 5, 20], repeat=9)
-SMOKE = dict(runs=1, truststore=3, sizes=[10, 50], hosts=[1], repeat=2)
+# big_hosts and more are measured in the first run only (a 100-host first run and rerun of both
+# contenders takes some 20 minutes on 2 cores); the stat floor runs at floor_hosts only
+FULL = dict(runs=3, truststore=150, sizes=[10, 100, 1000, 5000], hosts=[1, 5, 20, 100], repeat=9, forks=25,
+            big_hosts=100, floor_hosts=[1])
+SMOKE = dict(runs=1, truststore=3, sizes=[10, 50], hosts=[1], repeat=2, forks=25, big_hosts=100, floor_hosts=[])
 
 TARGETS_TEXT = {
     's1_javacert_first': 'S1 si_truststore vs java_cert loop, first run: >= 30x faster',
@@ -78,7 +87,9 @@ TARGETS_TEXT = {
     's1_keytool_first': 'S1 si_truststore vs keytool loop, first run: >= 5x faster',
     's2_5000': 'S2 5000 certificates: < 3 s module time (first run and rerun)',
     's2_linear': 'S2 cost per certificate within 1.5x from 100 to 5000 (first run)',
-    's4_rerun': 'S4 rollout no-change rerun within 1.5x of the stat floor (each fleet size)',
+    's4_peer_first': 'S4 rollout vs its peer (community.general/crypto), first run: >= 3x faster (each fleet size)',
+    's4_peer_rerun': 'S4 rollout vs its peer, no-change rerun: >= 5x faster (each fleet size)',
+    's4_linear': 'S4 rollout no-change rerun, cost per host at 100 hosts within 1.15x of 20 hosts',
     's4_first': 'S4 first run: apart from key generation and SI restarts, within 1.5x of the rerun',
     's5_ratio': 'S5 one no-change si_keystore task within 1.3x of one stat task',
 }
@@ -96,13 +107,21 @@ def median(values):
     return statistics.median(values) if values else None
 
 
-def run_cmd(cmd, env=None, cwd=None, check=True, log_to=None):
+def run_cmd(cmd, env=None, cwd=None, check=True, log_to=None, sampler=None):
     """Run a command; returns (wall seconds, returncode, rusage of the child)."""
     out = open(log_to, 'ab') if log_to else subprocess.DEVNULL
     try:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT if log_to else subprocess.DEVNULL)
-        dummy, status, usage = os.wait4(proc.pid, 0)
+        if sampler:
+            sampler.pid = proc.pid
+            sampler.start()
+        try:
+            dummy, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            if sampler:
+                sampler.done.set()
+                sampler.join()
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
     finally:
@@ -120,10 +139,13 @@ class Env(object):
     def __init__(self, args):
         self.args = args
         self.peers = not args.no_peers
+        # --smoke: the peers are checked (syntax-check of the peer playbook), not run: a run at 1 host
+        # (about 30 s on 2 idle cores) would take bench-smoke well over its minute
+        self.run_peers = self.peers and not args.smoke
         self.logs = os.path.join(WORK, 'logs')
         paths = [BUILD]
         if self.peers:
-            paths.append(site_packages(BENCH_VENV))
+            paths.append(peer_collections.COLLECTIONS)
         self.env = dict(os.environ)
         self.env.update({
             'PATH': VENV_BIN + os.pathsep + os.environ.get('PATH', ''),
@@ -131,7 +153,8 @@ class Env(object):
             'ANSIBLE_CALLBACK_PLUGINS': os.path.join(HERE, 'callback_plugins'),
             'ANSIBLE_CALLBACKS_ENABLED': 'bench_timer',
             'ANSIBLE_NOCOLOR': '1',
-            'ANSIBLE_FORKS': '10',
+            'ANSIBLE_FORKS': str(args.forks),
+            'ANSIBLE_ROLES_PATH': os.path.join(HERE, 'peer', 'roles'),
             'ANSIBLE_DEPRECATION_WARNINGS': 'False',
             'ANSIBLE_LOCALHOST_WARNING': 'False',
             'ANSIBLE_INVENTORY_UNPARSED_WARNING': 'False',
@@ -144,47 +167,99 @@ class Env(object):
         self.env.pop('ANSIBLE_CONFIG', None)
         self.counter = 0
 
-    def playbook(self, playbook, inventory=None, extra=(), label='playbook'):
-        """Run ansible-playbook; returns (wall seconds, timer data)."""
+    def playbook(self, playbook, inventory=None, extra=(), label='playbook', usage=None):
+        """Run ansible-playbook; returns (wall seconds, timer data). With a dict as ``usage``, fills in
+        the CPU seconds of the run (every process, the local hosts' modules included), the controller
+        process's own CPU seconds and the controller's peak memory (see ControllerSampler)."""
         self.counter += 1
         timer = os.path.join(self.logs, '%03d-%s.json' % (self.counter, label))
         logfile = os.path.join(self.logs, '%03d-%s.log' % (self.counter, label))
         env = dict(self.env, BENCH_TIMER_OUT=timer)
-        cmd = [os.path.join(VENV_BIN, 'ansible-playbook'), '-f', '10']
-        cmd += ['-i', inventory] if inventory else ['-i', 'localhost,', '-c', 'local']
+        cmd = [os.path.join(VENV_BIN, 'ansible-playbook'), '-f', str(self.args.forks)]
+        inventories = inventory if isinstance(inventory, (list, tuple)) else [inventory] if inventory else []
+        for i in inventories:
+            cmd += ['-i', i]
+        if not inventories:
+            cmd += ['-i', 'localhost,', '-c', 'local']
         for e in extra:
             cmd += ['-e', e]
         cmd.append(playbook)
-        wall, dummy, dummy = run_cmd(cmd, env=env, cwd=REPO, log_to=logfile)
+        sampler = ControllerSampler() if usage is not None else None
+        wall, dummy, rusage = run_cmd(cmd, env=env, cwd=REPO, log_to=logfile, sampler=sampler)
+        if usage is not None:
+            usage.update(cpu=rusage.ru_utime + rusage.ru_stime, main_cpu=sampler.main_cpu,
+                         peak_mib=sampler.peak_kib / 1024.0, main_rss_mib=sampler.main_rss_kib / 1024.0)
         with open(timer) as f:
             return wall, json.load(f)
 
 
-def site_packages(venv):
-    return os.path.join(venv, 'lib', 'python%d.%d' % sys.version_info[:2], 'site-packages')
+class ControllerSampler(threading.Thread):
+    """Samples the controller while ansible-playbook runs (every 0.2 s): the proportional set size
+    (PSS, shared pages counted once) summed over ansible-playbook and its worker forks (the processes
+    whose command line is ansible-playbook's; the modules the local hosts run are not counted), its
+    peak, and the main process's own CPU seconds (the strategy loop, which no fork count spreads)."""
 
+    def __init__(self):
+        super(ControllerSampler, self).__init__(daemon=True)
+        self.pid = None
+        self.done = threading.Event()
+        self.peak_kib = 0
+        self.main_rss_kib = 0
+        self.main_cpu = 0.0
+        self.tick = os.sysconf('SC_CLK_TCK')
 
-def ensure_peers():
-    """community.general (the `ansible` package) in .build/bench-venv."""
-    stamp = os.path.join(BENCH_VENV, '.installed-' + ANSIBLE_PACKAGE.replace('==', '-'))
-    if os.path.exists(stamp):
-        return
-    log('installing %s into %s (once)' % (ANSIBLE_PACKAGE, BENCH_VENV))
-    if not os.path.exists(os.path.join(BENCH_VENV, 'bin', 'python')):
-        subprocess.run([sys.executable, '-m', 'venv', BENCH_VENV], check=True)
-    subprocess.run([os.path.join(BENCH_VENV, 'bin', 'python'), '-m', 'pip', 'install', '-q',
-                    '--disable-pip-version-check', ANSIBLE_PACKAGE], check=True)
-    with open(stamp, 'w') as f:
-        f.write(ANSIBLE_PACKAGE + '\n')
+    def _children(self):
+        parents = {}
+        for entry in os.listdir('/proc'):
+            if not entry.isdigit():
+                continue
+            try:
+                with open('/proc/%s/stat' % entry) as f:
+                    fields = f.read().rsplit(')', 1)[1].split()
+                parents.setdefault(int(fields[1]), []).append(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+        tree, todo = [], [self.pid]
+        while todo:
+            pid = todo.pop()
+            tree.append(pid)
+            todo.extend(parents.get(pid, []))
+        return tree
+
+    def _sample(self):
+        total = 0
+        for pid in self._children():
+            try:
+                with open('/proc/%d/cmdline' % pid, 'rb') as f:
+                    if b'ansible-playbook' not in f.read():
+                        continue
+                with open('/proc/%d/smaps_rollup' % pid) as f:
+                    for line in f:
+                        if line.startswith('Pss:'):
+                            total += int(line.split()[1])
+                        elif line.startswith('Rss:') and pid == self.pid:
+                            self.main_rss_kib = max(self.main_rss_kib, int(line.split()[1]))
+                if pid == self.pid:
+                    with open('/proc/%d/stat' % pid) as f:
+                        fields = f.read().rsplit(')', 1)[1].split()
+                    self.main_cpu = (int(fields[11]) + int(fields[12])) / float(self.tick)
+            except (OSError, ValueError, IndexError):
+                continue
+        self.peak_kib = max(self.peak_kib, total)
+
+    def run(self):
+        while not self.done.wait(0.2):
+            if self.pid:
+                self._sample()
 
 
 def peer_version():
-    path = os.path.join(site_packages(BENCH_VENV), 'ansible_collections', 'community', 'general', 'MANIFEST.json')
-    try:
-        with open(path) as f:
-            return json.load(f)['collection_info']['version']
-    except (OSError, ValueError, KeyError):
+    """'community.general 11.4.2, community.crypto 3.0.5 (from ansible 12.3.0)', or None."""
+    found = peer_collections.versions()
+    if not found:
         return None
+    names = ', '.join('%s %s' % kv for kv in sorted(found.items(), reverse=True))
+    return '%s (from the ansible %s wheel)' % (names, peer_collections.ANSIBLE_VERSION)
 
 
 def task_times(timer, prefix):
@@ -217,7 +292,7 @@ def modules_playbook(env, cert_paths, identity, repeat):
     truststore = {'path': s1 + '/si.jks', 'password': PASSWORD, 'certificates': items}
     tasks += [{'name': 's1 si_truststore first', 'wso2si.keystores.si_truststore': truststore},
               {'name': 's1 si_truststore rerun', 'wso2si.keystores.si_truststore': truststore}]
-    if env.peers:
+    if env.run_peers:
         java_cert = {'cert_path': '{{ item.path }}', 'cert_alias': '{{ item.alias }}', 'trust_cacert': True,
                      'keystore_path': s1 + '/java_cert.jks', 'keystore_pass': PASSWORD, 'keystore_create': True,
                      'keystore_type': 'JKS'}
@@ -233,7 +308,7 @@ def modules_playbook(env, cert_paths, identity, repeat):
               {'name': 's3 si_keystore rerun', 'wso2si.keystores.si_keystore': generated},
               {'name': 's3 si_keystore_pem first', 'wso2si.keystores.si_keystore': from_pem},
               {'name': 's3 si_keystore_pem rerun', 'wso2si.keystores.si_keystore': from_pem}]
-    if env.peers:
+    if env.run_peers:
         java_keystore = {'name': 'si', 'certificate_path': cert_pem, 'private_key_path': key_pem,
                          'password': PASSWORD, 'dest': s3 + '/java_keystore.jks', 'keystore_type': 'jks'}
         tasks += [{'name': 's3 java_keystore first', 'community.general.java_keystore': java_keystore},
@@ -442,46 +517,116 @@ def all_tasks(timer, host):
     return sum(1 for t in timer['tasks'] if t['hosts'].get(host) not in (None, 'skipped'))
 
 
-def run_rollout(env, results, hosts):
-    directory = os.path.join(WORK, 'fleet-%d' % hosts)
+def peer_inventory(directory):
+    """The peer's extra inventory: each host's HTTPS ports (the rollout reads them from deployment.yaml
+    with si_config; an operator writing the peer would know them)."""
+    import yaml
+    lines = ['---', 'wso2si:', '  hosts:']
+    for home in fleet_homes(directory):
+        with open(os.path.join(home, 'conf', 'server', 'deployment.yaml')) as f:
+            doc = yaml.safe_load(f)
+        offset = int(doc['wso2.carbon']['ports']['offset'])
+        ports = [int(item['port']) + offset for section in ('wso2.transport.http', 'siddhi.stores.query.api')
+                 for item in (doc.get(section) or {}).get('listenerConfigurations') or [] if item.get('scheme') == 'https']
+        lines += ['    %s:' % os.path.basename(home), '      peer_https_ports: %s' % json.dumps(ports)]
+    path = os.path.join(directory, 'peer-ports.yml')
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    return path
+
+
+def task_profile(timer):
+    """{short task name: seconds}, summed over the tasks (and handlers) of that name."""
+    out = {}
+    for t in timer['tasks']:
+        name = short_name(t)
+        out[name] = out.get(name, 0.0) + (t['seconds'] or 0)
+    return out
+
+
+def make_fleet(env, directory, hosts):
     stop_fleet(directory)
     shutil.rmtree(directory, ignore_errors=True)
     run_cmd([PYTHON, os.path.join(REPO, 'demo', 'fleet.py'), 'setup', directory, '--hosts', str(hosts),
              '--python', PYTHON, '--port-base', str(PORT_BASE_SMOKE if env.args.smoke else PORT_BASE)],
-            env=env.env, cwd=REPO,
-            log_to=os.path.join(env.logs, 'fleet-%d.log' % hosts))
+            env=env.env, cwd=REPO, log_to=os.path.join(env.logs, '%s.log' % os.path.basename(directory)))
+
+
+def run_contender(env, results, hosts, contender, floor):
+    """First run and no-change rerun of the rollout (or its peer) on a fresh fleet of ``hosts``."""
+    directory = os.path.join(WORK, '%s-%d' % ('fleet' if contender == 'rollout' else 'peer', hosts))
+    make_fleet(env, directory, hosts)
+    check = results.setdefault('checks', [])
+    usage_first, usage_rerun = {}, {}
     try:
-        inventory = os.path.join(directory, 'inventory.yml')
+        inventory = [os.path.join(directory, 'inventory.yml')]
         extra = ['@' + os.path.join(directory, 'vars.yml'), 'rollout_serial=100%']
-        playbook = os.path.join(REPO, 'playbooks', 'rollout.yml')
-        wall_first, first = env.playbook(playbook, inventory, extra + ['rollout_ca_create=true'],
-                                         label='rollout-%d-first' % hosts)
-        wall_rerun, rerun = env.playbook(playbook, inventory, extra, label='rollout-%d-rerun' % hosts)
+        if contender == 'rollout':
+            playbook, first_extra = os.path.join(REPO, 'playbooks', 'rollout.yml'), ['rollout_ca_create=true']
+        else:
+            playbook, first_extra = os.path.join(HERE, 'peer', 'rollout.yml'), []
+            inventory.append(peer_inventory(directory))
+        wall_first, first = env.playbook(playbook, inventory, extra + first_extra,
+                                         label='%s-%d-first' % (contender, hosts), usage=usage_first)
+        wall_rerun, rerun = env.playbook(playbook, inventory, extra, label='%s-%d-rerun' % (contender, hosts),
+                                         usage=usage_rerun)
         changed = [t['name'] for t in rerun['tasks'] if 'changed' in t['hosts'].values()]
         if changed:
-            results.setdefault('checks', []).append('s4 %d hosts: the rerun changed %s' % (hosts, ', '.join(changed)))
+            check.append('s4 %s, %d hosts: the rerun changed %s' % (contender, hosts, ', '.join(changed)))
+        if not any('changed' in t['hosts'].values() for t in first['tasks']):
+            check.append('s4 %s, %d hosts: the first run changed nothing' % (contender, hosts))
         count = module_runs(rerun, 'si1')
-        wall_floor, floor = env.playbook(stat_floor_playbook(count), inventory, label='floor-%d' % hosts)
+        if floor:
+            wall_floor, floor_timer = env.playbook(stat_floor_playbook(count), inventory[0], label='floor-%d' % hosts)
     finally:
         stop_fleet(directory)
-
-    def split(timer):
-        keygen = sum(t['seconds'] or 0 for t in timer['tasks'] if short_name(t) in KEYGEN_TASKS)
-        restart = sum(t['seconds'] or 0 for t in timer['tasks'] if short_name(t) in RESTART_TASKS)
-        return keygen, restart
-
-    k1, r1 = split(first)
-    k2, r2 = split(rerun)
-    modules, first_use = payload_builds(rerun, 'si1')
-    floor_modules, floor_first_use = payload_builds(floor, 'si1')
-    entry = results.setdefault('s4', {}).setdefault(str(hosts), {})
-    for key, value in (('first', play_seconds(first)), ('rerun', play_seconds(rerun)), ('floor', play_seconds(floor)),
-                       ('first_wall', wall_first), ('rerun_wall', wall_rerun), ('floor_wall', wall_floor),
-                       ('first_keygen', k1), ('first_restart', r1), ('rerun_keygen', k2), ('rerun_restart', r2),
-                       ('tasks', count), ('all_tasks', all_tasks(rerun, 'si1')),
-                       ('modules', modules), ('first_use', first_use),
-                       ('floor_modules', floor_modules), ('floor_first_use', floor_first_use)):
+    entry = results.setdefault('s4', {}).setdefault(str(hosts), {}).setdefault(contender, {})
+    values = [('first', play_seconds(first)), ('rerun', play_seconds(rerun)),
+              ('first_wall', wall_first), ('rerun_wall', wall_rerun),
+              ('tasks', count), ('all_tasks', all_tasks(rerun, 'si1'))]
+    for run, usage in (('first', usage_first), ('rerun', usage_rerun)):
+        values += [(run + '_' + k, v) for k, v in usage.items()]
+    if contender == 'rollout':
+        def split(timer):
+            keygen = sum(t['seconds'] or 0 for t in timer['tasks'] if short_name(t) in KEYGEN_TASKS)
+            restart = sum(t['seconds'] or 0 for t in timer['tasks'] if short_name(t) in RESTART_TASKS)
+            return keygen, restart
+        k1, r1 = split(first)
+        k2, r2 = split(rerun)
+        values += [('first_keygen', k1), ('first_restart', r1), ('rerun_keygen', k2), ('rerun_restart', r2)]
+    if floor:
+        modules, first_use = payload_builds(rerun, 'si1')
+        floor_modules, floor_first_use = payload_builds(floor_timer, 'si1')
+        values += [('floor', play_seconds(floor_timer)), ('floor_wall', wall_floor), ('modules', modules),
+                   ('first_use', first_use), ('floor_modules', floor_modules), ('floor_first_use', floor_first_use)]
+    for key, value in values:
         entry.setdefault(key, []).append(value)
+    # where the time goes: per task name, kept from every run (the report takes medians)
+    for run, timer in (('first', first), ('rerun', rerun)):
+        profile = entry.setdefault('profile_' + run, {})
+        for name, seconds in task_profile(timer).items():
+            profile.setdefault(name, []).append(seconds)
+
+
+def check_peer(env, results):
+    """--smoke: the peer playbook resolves every module and role it names (ansible-playbook --syntax-check)."""
+    logfile = os.path.join(env.logs, 'peer-syntax-check.log')
+    dummy, code, dummy = run_cmd([os.path.join(VENV_BIN, 'ansible-playbook'), '--syntax-check', '-i', 'localhost,',
+                                  os.path.join(HERE, 'peer', 'rollout.yml')], env=env.env, cwd=REPO, check=False,
+                                 log_to=logfile)
+    if code:
+        results.setdefault('checks', []).append('s4 peer: ansible-playbook --syntax-check failed, see %s' % logfile)
+
+
+def run_rollout(env, results, hosts, run, config):
+    """The rollout and its peer on ``hosts`` hosts; which goes first alternates between runs."""
+    contenders = ['rollout', 'peer'] if env.run_peers else ['rollout']
+    if run % 2 == 0:
+        contenders.reverse()
+    for contender in contenders:
+        log('  %s on %d hosts' % (contender, hosts))
+        run_contender(env, results, hosts, contender,
+                      floor=contender == 'rollout' and hosts in config['floor_hosts'])
 
 
 # ---------------------------------------------------------------- report
@@ -494,6 +639,11 @@ def fmt(value, digits=2, unit=''):
 
 def ratio(a, b):
     return a / b if a is not None and b else None
+
+
+def m(size_entry, contender, key):
+    """The median of one scenario-4 measurement, or None."""
+    return median((size_entry.get(contender) or {}).get(key, []))
 
 
 def machine():
@@ -573,17 +723,28 @@ def evaluate(results, config):
     else:
         out['s2_linear'] = ('not measured', None)
     s4 = results.get('s4', {})
-    if s4:
-        ratios, firsts = [], []
-        for hosts, e in sorted(s4.items(), key=lambda kv: int(kv[0])):
-            ratios.append((hosts, ratio(median(e['rerun']), median(e['floor']))))
+    sizes = sorted(s4, key=int)
+    first_ratios = [(h, ratio(m(s4[h], 'peer', 'first'), m(s4[h], 'rollout', 'first'))) for h in sizes]
+    rerun_ratios = [(h, ratio(m(s4[h], 'peer', 'rerun'), m(s4[h], 'rollout', 'rerun'))) for h in sizes]
+    for key, ratios, want in (('s4_peer_first', first_ratios, 3), ('s4_peer_rerun', rerun_ratios, 5)):
+        got = [(h, r) for h, r in ratios if r is not None]
+        out[key] = (', '.join('%s hosts %.2fx' % (h, r) for h, r in got) or 'not measured',
+                    all(r >= want for h, r in got) if got else None)
+    per = dict((h, ratio(m(s4[h], 'rollout', 'rerun'), int(h))) for h in sizes)
+    if per.get('20') and per.get('100'):
+        r = per['100'] / per['20']
+        out['s4_linear'] = ('%.2fx (%.3f s per host at 20 hosts, %.3f s at 100)' % (r, per['20'], per['100']), r <= 1.15)
+    else:
+        out['s4_linear'] = ('not measured (needs 20 and 100 hosts)', None)
+    firsts = []
+    for h in sizes:
+        e = s4[h].get('rollout')
+        if e and e.get('first_keygen'):
             rest_first = median(e['first']) - median(e['first_keygen']) - median(e['first_restart'])
             rest_rerun = median(e['rerun']) - median(e['rerun_keygen']) - median(e['rerun_restart'])
-            firsts.append((hosts, ratio(rest_first, rest_rerun)))
-        out['s4_rerun'] = (', '.join('%s hosts %.2fx' % (h, r) for h, r in ratios), all(r <= 1.5 for h, r in ratios))
-        out['s4_first'] = (', '.join('%s hosts %.2fx' % (h, r) for h, r in firsts), all(r <= 1.5 for h, r in firsts))
-    else:
-        out['s4_rerun'] = out['s4_first'] = ('not measured', None)
+            firsts.append((h, ratio(rest_first, rest_rerun)))
+    out['s4_first'] = (', '.join('%s hosts %.2fx' % (h, r) for h, r in firsts) or 'not measured',
+                       all(r <= 1.5 for h, r in firsts) if firsts else None)
     s5 = results.get('s5', {})
     r = ratio(median(s5.get('si_keystore', [])), median(s5.get('stat', [])))
     out['s5_ratio'] = ('%.2fx' % r if r else 'not measured', None if r is None else r <= 1.3)
@@ -602,6 +763,182 @@ def per_certificate(results, config, run):
     return out
 
 
+def top_tasks(profile, count):
+    """[(name, median seconds)] of the ``count`` costliest task names of a profile."""
+    rows = [(name, median(values)) for name, values in profile.items()]
+    return sorted(rows, key=lambda r: -(r[1] or 0))[:count]
+
+
+def report_fleet(w, s4, config):
+    """Scenario 4: the rollout beside its peer, how its cost grows, and the projection."""
+    sizes = sorted(s4, key=int)
+    w('## 4. The rollout role beside its peer on a local fleet (one batch, forks %d)' % config.get('forks', 10))
+    w('')
+    w('| hosts | rollout first run (s) | peer first run (s) | peer / rollout | rollout rerun (s) | peer rerun (s) '
+      '| peer / rollout | runs |')
+    w('|---|---|---|---|---|---|---|---|')
+    for h in sizes:
+        e = s4[h]
+        w('| %s | %s | %s | %s | %s | %s | %s | %d |' % (
+            h, fmt(m(e, 'rollout', 'first')), fmt(m(e, 'peer', 'first')),
+            fmt(ratio(m(e, 'peer', 'first'), m(e, 'rollout', 'first')), 2, 'x'),
+            fmt(m(e, 'rollout', 'rerun')), fmt(m(e, 'peer', 'rerun')),
+            fmt(ratio(m(e, 'peer', 'rerun'), m(e, 'rollout', 'rerun')), 2, 'x'),
+            len((e.get('rollout') or {}).get('rerun', []))))
+    w('')
+    w('Play times (all tasks and handlers, ansible-playbook start-up excluded). ansible-playbook wall times, '
+      'first / rerun: ' + '; '.join('%s hosts rollout %s / %s s, peer %s / %s s' % (
+          h, fmt(m(s4[h], 'rollout', 'first_wall')), fmt(m(s4[h], 'rollout', 'rerun_wall')),
+          fmt(m(s4[h], 'peer', 'first_wall')), fmt(m(s4[h], 'peer', 'rerun_wall'))) for h in sizes) + '.')
+    e1 = s4[sizes[0]] if sizes else {}
+    if e1.get('rollout') and e1.get('peer'):
+        w('Per host, the rerun runs %d modules (%d tasks) for the rollout and %d modules (%d tasks) for the peer.' % (
+            m(e1, 'rollout', 'tasks'), m(e1, 'rollout', 'all_tasks'), m(e1, 'peer', 'tasks'), m(e1, 'peer', 'all_tasks')))
+    w('')
+    w('The peer (bench/peer/rollout.yml, role bench/peer/roles/peer_rollout) does the rollout\'s job in own-CA')
+    w('mode with the tools an operator has without this collection: a CA on the controller')
+    w('(community.crypto `openssl_privatekey`, `openssl_csr_pipe`, `x509_certificate`), on each host a key')
+    w('(`openssl_privatekey`), a CSR (`openssl_csr`) fetched to the controller and signed there (`x509_certificate`,')
+    w('`ownca` provider), the chain and the CA copied back, a JKS keystore with the key and chain')
+    w('(community.general `java_keystore`), a JKS truststore with the CA (`java_cert`), a vault keystore of')
+    w('its own (keytool, `creates:`), master-keys.yaml (`template`), the http extensions (`blockinfile`),')
+    w('deployment.yaml and carbon.sh rewired (`replace`, one loop of 10 edits), a restart handler and a TLS')
+    w('check of every listener (`get_certificate` against the CA). It is idempotent (the checks below) and')
+    w('skips what the rollout adds beyond that: backups and the rollback record, the password and')
+    w('shipped-default checks, the audit, the served-certificate check against other CAs; it leaves the')
+    w('private key as a PEM file beside the keystore, and it does not gather facts. Both run in one batch')
+    w('(`rollout_serial=100%`) on fresh fleets made by demo/fleet.py; which goes first alternates between runs.')
+    w('')
+    rows = [(h, s4[h]['rollout']) for h in sizes if (s4[h].get('rollout') or {}).get('first_keygen')]
+    if rows:
+        w('The rollout\'s first run, apart from key generation and SI restarts:')
+        w('')
+        w('| hosts | first run (s) | of which key generation / restart + TLS proof (s) | rerun (s) |')
+        w('|---|---|---|---|')
+        for h, e in rows:
+            w('| %s | %s | %s / %s | %s |' % (h, fmt(median(e['first'])), fmt(median(e['first_keygen'])),
+                                              fmt(median(e['first_restart'])), fmt(median(e['rerun']))))
+        w('')
+        w('"Restart" is the handler that restarts the stand-in listeners and the TLS proof that waits for')
+        w('them (`%s`).' % '`, `'.join(RESTART_TASKS[:1] + RESTART_TASKS[2:]))
+        w('')
+    floors = [(h, s4[h]['rollout']) for h in sizes if (s4[h].get('rollout') or {}).get('floor')]
+    for h, e in floors[:1]:
+        first_use = [x for x in e.get('first_use', []) if x is not None]
+        floor_first_use = [x for x in e.get('floor_first_use', []) if x is not None]
+        w('### One host against the stat floor')
+        w('')
+        w('At %s host%s the rollout\'s no-change rerun took %s s, a play of as many `ansible.builtin.stat` tasks'
+          % (h, '' if h == '1' else 's', fmt(median(e['rerun']))) + ' (%d: gather_facts and a stat per module run) %s s: %s.'
+          % (int(median(e['tasks'])), fmt(median(e['floor'])), fmt(ratio(median(e['rerun']), median(e['floor'])), 2, 'x')))
+        w('This is bounded by ansible-core building each distinct module\'s payload once per run, on its first task:')
+        w('the rerun runs %d distinct modules (the floor %d), and a module\'s first task took %s s more than its later'
+          % (int(median(e['modules'])), int(median(e['floor_modules'])), fmt(median(first_use)) if first_use else '?')
+          + ' ones (the floor\'s first stat %s s more). With more hosts in the batch that cost is shared; the'
+          % (fmt(median(floor_first_use)) if floor_first_use else '?'))
+        w('comparison with the peer above is the one to read. The rerun\'s controller-only tasks (set_fact, assert,')
+        w('include_tasks, ...) are not in the floor, so they count against the rollout.')
+        w('')
+    # how the cost grows
+    grown = [(h, s4[h]['rollout']) for h in sizes if (s4[h].get('rollout') or {}).get('rerun_cpu')]
+    if not grown:
+        return
+    w('### How the rollout\'s cost grows')
+    w('')
+    w('| hosts | rerun (s) | per host (s) | first run per host (s) | CPU, every process, rerun (s) | per host (s) '
+      '| controller main process CPU, rerun (s) | per host (s) | controller peak memory, PSS (MiB) | main process peak RSS (MiB) |')
+    w('|---|---|---|---|---|---|---|---|---|---|')
+    for h, e in grown:
+        n = int(h)
+        w('| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |' % (
+            h, fmt(median(e['rerun'])), fmt(median(e['rerun']) / n, 3), fmt(median(e['first']) / n, 3),
+            fmt(median(e['rerun_cpu'])), fmt(median(e['rerun_cpu']) / n, 3),
+            fmt(median(e['rerun_main_cpu'])), fmt(median(e['rerun_main_cpu']) / n, 3),
+            fmt(max(e['rerun_peak_mib'] + e['first_peak_mib']), 0),
+            fmt(max(e['rerun_main_rss_mib'] + e['first_main_rss_mib']), 0)))
+    w('')
+    w('CPU, every process: ansible-playbook and everything it started (the rusage of its process tree), so on this')
+    w('local fleet it includes the modules the hosts run; on a real fleet those run on the hosts, and this column')
+    w('is an upper bound for the controller. The main process\'s own CPU (the strategy loop: templating,')
+    w('queueing, results, callbacks) is the part no fork count spreads over cores. Controller memory: the')
+    w('proportional set size summed over ansible-playbook and its worker forks, sampled every 0.2 s, the peak')
+    w('of the first run and the rerun; local modules are not counted.')
+    w('')
+    h, e = grown[-1]
+    w('Where the time goes at %s hosts (bench_timer: wall seconds per task name, summed over tasks of that name):' % h)
+    w('')
+    w('| rollout rerun: task | s | share | ms per host | rollout first run: task | s | share |')
+    w('|---|---|---|---|---|---|---|')
+    rerun_top = top_tasks(e.get('profile_rerun', {}), 12)
+    first_top = top_tasks(e.get('profile_first', {}), 12)
+    rtotal, ftotal = median(e['rerun']), median(e['first'])
+    for i in range(max(len(rerun_top), len(first_top))):
+        r = rerun_top[i] if i < len(rerun_top) else ('', None)
+        f = first_top[i] if i < len(first_top) else ('', None)
+        w('| %s | %s | %s | %s | %s | %s | %s |' % (
+            r[0], fmt(r[1]), fmt(100.0 * r[1] / rtotal, 0, '%') if r[1] else '', fmt(1000.0 * r[1] / int(h), 0) if r[1] else '',
+            f[0], fmt(f[1]), fmt(100.0 * f[1] / ftotal, 0, '%') if f[1] else ''))
+    w('')
+    pe = s4[h].get('peer')
+    if pe and pe.get('profile_rerun'):
+        w('The peer\'s rerun at %s hosts, for comparison: %s.' % (h, '; '.join(
+            '%s %s s' % (name, fmt(sec)) for name, sec in top_tasks(pe['profile_rerun'], 8))))
+        w('')
+    # projection
+    n = int(h)
+    total_ph = median(e['rerun_cpu']) / n
+    main_ph = median(e['rerun_main_cpu']) / n
+    wall_ph = median(e['rerun']) / n
+    # memory: a base, a worker fork per host running at once (up to forks), and inventory state per host
+    forks = config.get('forks', 10)
+    peaks = dict((int(hh), max(ee['rerun_peak_mib'] + ee['first_peak_mib'])) for hh, ee in grown)
+    ordered = sorted(peaks)
+    small, big = ordered[0], ordered[-1]
+    per_worker = per_host = None
+    if len(ordered) >= 2 and min(ordered[1], forks) > min(small, forks):  # the two smallest sizes
+        per_worker = max(0.0, (peaks[ordered[1]] - peaks[small]) / (min(ordered[1], forks) - min(small, forks)))
+    if len(ordered) >= 3 and per_worker is not None:  # the two largest, less the difference in workers
+        mid = ordered[-2]
+        per_host = max(0.0, (peaks[big] - peaks[mid] - per_worker * (min(big, forks) - min(mid, forks))) / (big - mid))
+    w('### Projection to 1,000 and 10,000 hosts (rerun, from the largest size measured)')
+    w('')
+    w('From the %s-host rerun: %s s of CPU per host for every process (upper bound for the controller), %s s per'
+      % (h, fmt(total_ph, 3), fmt(main_ph, 3)) + ' host in the main process (serial; it includes the loop\'s polling'
+      + ' while it waits, so it too is an upper bound), %s s of wall time per host on these 2 cores.' % fmt(wall_ph, 3))
+    w('Controller memory: %s MiB per worker fork running at once (from the two smallest sizes, forks %d), %s MiB'
+      % (fmt(per_worker, 1), forks, fmt(per_host, 2)) + ' per host of inventory and results (from the two largest,'
+      + ' less their difference in workers%s).' % ('' if per_host is not None else '; needs three sizes'))
+    w('A rerun cannot be faster than hosts x main-process CPU per host (one strategy loop), nor than')
+    w('hosts x CPU per host / cores (the forks share the cores); forks beyond about 4 per core only add memory.')
+    w('')
+    w('| hosts | serial floor, main process (min) | upper bound on 8 cores (min) | on 16 cores (min) | on 32 cores (min) '
+      '| cores for the upper bound in 1 h | memory at forks 32 / 128 (GiB) |')
+    w('|---|---|---|---|---|---|---|')
+    for hosts in (1000, 10000):
+        mem = 'n/a'
+        if per_worker is not None:
+            mem = ' / '.join('%.1f' % ((peaks[small] + per_worker * (f - min(small, forks)) + (per_host or 0) * hosts)
+                                       / 1024.0) for f in (32, 128))
+        w('| %d | %.1f | %.1f | %.1f | %.1f | %d | %s |' % (
+            hosts, hosts * main_ph / 60, max(hosts * main_ph, hosts * total_ph / 8) / 60,
+            max(hosts * main_ph, hosts * total_ph / 16) / 60, max(hosts * main_ph, hosts * total_ph / 32) / 60,
+            -(-hosts * total_ph // 3600), mem))
+    w('')
+    cores = int(-(-10000 * total_ph // 3600))
+    serial = 10000 * main_ph / 60
+    mem = ((peaks[small] + per_worker * (4 * cores - min(small, forks)) + (per_host or 0) * 10000) / 1024.0
+           if per_worker is not None else None)
+    w('What this asks of a controller: a no-change rerun of 10,000 hosts within an hour needs about %d cores by the'
+      % cores + ' upper bound (every process\'s CPU on the controller; on a real fleet the modules run on the hosts,'
+      ' so fewer), run with forks about 4 per core (%d)%s. The single strategy loop is the limit no controller size'
+      % (4 * cores, ', which takes some %.0f GiB of memory' % mem if mem is not None else '')
+      + ' lifts: %.0f minutes of main-process CPU at 10,000 hosts (%.0f at 1,000) by this measurement; beyond the'
+      % (serial, serial / 10) + ' window, split the fleet into several ansible-playbook runs (one per inventory group'
+      ' or datacentre, each with its own controller or its own cores), and keep `rollout_serial` batches (25% by'
+      ' default) for the restarts, not for speed: batches run one after another.')
+    w('')
+
+
 def report(results, config, args, info, started, finished, loads):
     targets = evaluate(results, config)
     lines = []
@@ -617,7 +954,7 @@ def report(results, config, args, info, started, finished, loads):
     w('')
     w('Machine: %s; %s; %s; Python %s; %s; %s%s. Load average %s at the start, %s at the end (other'
       % (info['cpu'], info['memory'], info['os'], info['python'], info['ansible-core'], info['java'],
-         '; community.general %s (ansible 12.3.0)' % info['community.general'] if info.get('community.general') else '',
+         '; %s' % info['peers'] if info.get('peers') else '',
          loads[0], loads[1]))
     w('work on the machine slows every contender alike; ratios are what to read). Took %.0f s.'
       % (finished - started).total_seconds())
@@ -690,39 +1027,7 @@ def report(results, config, args, info, started, finished, loads):
     w('java_keystore cannot generate a key; it and si_keystore\'s PEM mode get the same cached key and')
     w('certificate (made outside the timing). The keytool rerun is refused: the alias exists.')
     w('')
-    s4 = results.get('s4', {})
-    w('## 4. The rollout role on a local fleet (forks 10, one batch)')
-    w('')
-    w('| hosts | first run (s) | of which key generation / restart + TLS proof (s) | no-change rerun (s) '
-      '| stat floor (s) | rerun / floor | module runs (tasks) per host |')
-    w('|---|---|---|---|---|---|---|')
-    for hosts, e in sorted(s4.items(), key=lambda kv: int(kv[0])):
-        w('| %s | %s | %s / %s | %s | %s | %.2fx | %d (%d) |' % (
-            hosts, fmt(median(e['first'])), fmt(median(e['first_keygen'])), fmt(median(e['first_restart'])),
-            fmt(median(e['rerun'])), fmt(median(e['floor'])), ratio(median(e['rerun']), median(e['floor'])) or 0,
-            int(median(e['tasks'])), int(median(e['all_tasks']))))
-    w('')
-    w('Play times (all tasks, start-up excluded); ansible-playbook wall times: ' + '; '.join(
-        '%s hosts %s / %s / %s s' % (h, fmt(median(e['first_wall'])), fmt(median(e['rerun_wall'])), fmt(median(e['floor_wall'])))
-        for h, e in sorted(s4.items(), key=lambda kv: int(kv[0]))) + ' (first / rerun / floor).')
-    w('The stat floor is a play on the same hosts, in one batch with forks 10, with gather_facts and as many')
-    w('`ansible.builtin.stat` tasks as the rerun ran modules on each host (module runs: each non-skipped task')
-    w('or loop item that runs a module, gather_facts included). The rerun\'s controller-only tasks (set_fact,')
-    w('assert, include_tasks, ...; the number in brackets counts them too) are not in the floor, so they')
-    w('count against the rollout.')
-    builds = [(h, e) for h, e in sorted(s4.items(), key=lambda kv: int(kv[0])) if e.get('modules')]
-    if builds:
-        h, e = builds[0]
-        first_use = [x for x in e.get('first_use', []) if x is not None]
-        floor_first_use = [x for x in e.get('floor_first_use', []) if x is not None]
-        w('Each run builds a module\'s payload once, on its first task: at %s host%s, the rerun runs %d distinct modules'
-          % (h, '' if h == '1' else 's', int(median(e['modules']))) + ' (the floor %d: gather_facts and stat), and a module\'s'
-          % int(median(e['floor_modules'])) + ' first task took %s s more than its later ones (the floor\'s first stat %s s'
-          % (fmt(median(first_use)) if first_use else '?', fmt(median(floor_first_use)) if floor_first_use else '?')
-          + ' more). With more hosts in the batch that cost is shared.')
-    w('demo/fleet.py lays out the SI homes with Java TLS listeners standing in for SI; "restart" is')
-    w('the handler that restarts them and the TLS proof that waits for them (`%s`).' % '`, `'.join(RESTART_TASKS[:1] + RESTART_TASKS[2:]))
-    w('')
+    report_fleet(w, results.get('s4', {}), config)
     s5 = results.get('s5', {})
     w('## 5. One no-change task')
     w('')
@@ -751,9 +1056,13 @@ def report_again(args):
     args.smoke = saved.get('smoke', False)
     output = args.output or (os.path.join(HERE, 'output', 'BENCHMARKS-smoke.md') if args.smoke
                              else os.path.join(REPO, 'BENCHMARKS.md'))
-    started = datetime.datetime.fromisoformat(saved['started'])
-    finished = datetime.datetime.fromisoformat(saved['finished'])
-    text, dummy = report(saved['results'], saved['config'], args, saved['machine'], started, finished, saved['loads'])
+    # a run that stopped early saved its results only: the machine is described as it is now
+    now = datetime.datetime.now(datetime.timezone.utc).isoformat()
+    started = datetime.datetime.fromisoformat(saved.get('started', now))
+    finished = datetime.datetime.fromisoformat(saved.get('finished', now))
+    info = saved.get('machine') or dict(machine(), peers=peer_version())
+    loads = saved.get('loads') or ['?', '%.2f' % os.getloadavg()[0]]
+    text, dummy = report(saved['results'], saved['config'], args, info, started, finished, loads)
     with open(output, 'w') as f:
         f.write(text)
     print(text)
@@ -762,10 +1071,13 @@ def report_again(args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--smoke', action='store_true', help='tiny sizes, 1 run, no community.general (CI)')
+    parser.add_argument('--smoke', action='store_true', help='tiny sizes, 1 run, the peer role syntax-checked only (CI)')
     parser.add_argument('--runs', type=int)
+    parser.add_argument('--hosts', help='fleet sizes of scenario 4, comma-separated (default 1,5,20,100)')
+    parser.add_argument('--forks', type=int, help='ansible-playbook forks (default 25)')
     parser.add_argument('--output', help='the Markdown report (default BENCHMARKS.md; bench/output/ for --smoke)')
-    parser.add_argument('--no-peers', action='store_true', help='skip community.general (no install)')
+    parser.add_argument('--no-peers', action='store_true',
+                        help='skip community.general, community.crypto and the peer role (no download)')
     parser.add_argument('--scenarios', default='1,2,3,4,5')
     parser.add_argument('--strict', action='store_true', help='exit 1 when a target is missed')
     parser.add_argument('--report-from', metavar='RESULTS_JSON',
@@ -776,8 +1088,11 @@ def main():
     config = dict(SMOKE if args.smoke else FULL)
     if args.runs:
         config['runs'] = args.runs
-    if args.smoke:
-        args.no_peers = True
+    if args.hosts:
+        config['hosts'] = [int(h) for h in args.hosts.split(',') if h.strip()]
+    if args.forks:
+        config['forks'] = args.forks
+    args.forks = config['forks']
     output = args.output or (os.path.join(HERE, 'output', 'BENCHMARKS-smoke.md') if args.smoke
                              else os.path.join(REPO, 'BENCHMARKS.md'))
     scenarios = set(int(s) for s in args.scenarios.split(',') if s.strip())
@@ -797,7 +1112,7 @@ def main():
     started = datetime.datetime.now(datetime.timezone.utc)
     loads = ['%.2f' % os.getloadavg()[0]]
     if not args.no_peers:
-        ensure_peers()
+        peer_collections.ensure()
     shutil.rmtree(WORK, ignore_errors=True)
     os.makedirs(os.path.join(WORK, 'logs'))
     raw = os.path.join(HERE, 'output', 'results-smoke.json' if args.smoke else 'results.json')
@@ -820,20 +1135,27 @@ def main():
                 log('run %d/%d: scenario 2 (si_truststore, %s certificates)'
                     % (run, config['runs'], ', '.join(str(n) for n in config['sizes'])))
                 run_scale(env, results, cert_paths, config['sizes'])
+            if 4 in scenarios and env.peers and not env.run_peers and run == 1:
+                log('run 1: scenario 4, the peer playbook (syntax-check only)')
+                check_peer(env, results)
             if 4 in scenarios:
                 for hosts in config['hosts']:
-                    log('run %d/%d: scenario 4 (rollout on %d hosts)' % (run, config['runs'], hosts))
-                    run_rollout(env, results, hosts)
+                    if hosts >= config['big_hosts'] and run > 1:
+                        continue
+                    log('run %d/%d: scenario 4 (rollout%s on %d hosts)'
+                        % (run, config['runs'], ' and its peer' if env.run_peers else '', hosts))
+                    run_rollout(env, results, hosts, run, config)
             with open(raw, 'w') as f:  # what is measured so far survives a later failure
                 json.dump({'config': config, 'runs_done': run, 'results': results}, f, indent=1)
     finally:
         for hosts in config['hosts']:
             stop_fleet(os.path.join(WORK, 'fleet-%d' % hosts))
+            stop_fleet(os.path.join(WORK, 'peer-%d' % hosts))
     finished = datetime.datetime.now(datetime.timezone.utc)
     loads.append('%.2f' % os.getloadavg()[0])
     info = machine()
     if not args.no_peers:
-        info['community.general'] = peer_version()
+        info['peers'] = peer_version()
     text, targets = report(results, config, args, info, started, finished, loads)
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
     with open(output, 'w') as f:
