@@ -65,15 +65,16 @@ if [ -f "$bin/activate" ]; then
 else
   activate="export PATH=$bin:\$PATH"
 fi
+shown_playbook=$playbook
+[ -f "$repo/$playbook" ] && shown_playbook=$repo/$playbook
 cat <<EOF
 
 == the fleet keeps running: $hosts SI homes under $fleet, each with its Java stand-ins
-   stop them:   make demo-stop   (or: $python demo/fleet.py stop-all $fleet; make clean stops them too)
+   stop them:   make demo-stop   (or: $python $repo/demo/fleet.py stop-all $fleet; make clean stops them too)
 
 == the collection from your own shell (make set these for the demo only):
    $activate
    export ANSIBLE_COLLECTIONS_PATH=$collections_path
-   export ANSIBLE_COLLECTIONS_PATH=$collections_path
    ansible-doc wso2si.keystores.si_keystore
-   ansible-playbook -i $fleet/inventory.yml -e @$fleet/vars.yml $playbook
+   ansible-playbook -i $fleet/inventory.yml -e @$fleet/vars.yml $shown_playbook
 EOF
