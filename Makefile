@@ -2,7 +2,8 @@
 #
 #   make demo     run demo/run.sh (the demo) with the collection built; it gets
 #                 REPO_ROOT, COLLECTION_DIR, TLS_CHECK, ANSIBLE_COLLECTIONS_PATH
-#                 and .venv/bin first on PATH
+#                 and .venv/bin first on PATH; its Java stand-ins keep running
+#   make demo-stop  stop the demo fleet's stand-ins (make clean does it first)
 #   make test     units + sanity + integration + lint
 #   make lint     ansible-lint (production profile), ansible-doc of every module
 #                 and the role, changelog lint and freshness (tools in .build/tools)
@@ -67,15 +68,36 @@ export ANSIBLE_NOCOLOR := 1
 endif
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv collection get-pip units units-pytest sanity sanity-copy integration test clean-junit demo tls-check clean distclean build
+.PHONY: help venv collection get-pip units units-pytest sanity sanity-copy integration test clean-junit demo demo-stop tls-check clean distclean build
 .PHONY: tools lint changelog package-check ssh-fleet fuzz
 
 help:
-	@echo "targets: venv collection units sanity integration lint test demo build package-check ssh-fleet changelog tls-check clean distclean"
-	@echo "  make test                           units + sanity + integration + lint"
-	@echo "  make demo                           run demo/run.sh"
-	@echo "  make sanity TEST_ARGS='--test pep8' pass arguments to ansible-test"
-	@echo "  make fuzz                           the long random fuzz run (WSO2SI_FUZZ_EXAMPLES, default 5000)"
+	@echo "Try it:"
+	@echo "  make demo             the rollout on a local demo fleet of DEMO_HOSTS (default 3) SI homes;"
+	@echo "                        needs Java (a JDK); its Java stand-ins for SI keep running"
+	@echo "  make demo-stop        stop the demo fleet's stand-ins"
+	@echo "Tests (TEST_ARGS passes arguments on, e.g. make sanity TEST_ARGS='--test pep8'):"
+	@echo "  make test             units + sanity + integration + lint (what CI runs)"
+	@echo "  make units            unit tests through ansible-test units"
+	@echo "  make units-pytest     the same unit tests with plain pytest from .venv (quicker)"
+	@echo "  make sanity           ansible-test sanity"
+	@echo "  make integration      integration targets (TEST_ARGS=si_keystore for one)"
+	@echo "  make lint             ansible-lint, ansible-doc of every module and the role, changelog lint"
+	@echo "  make fuzz             the long random fuzz run (WSO2SI_FUZZ_EXAMPLES, default $(FUZZ_EXAMPLES))"
+	@echo "  make ssh-fleet        the rollout over SSH to 3 loopback hosts (root only)"
+	@echo "  make bench            benchmarks, 30 to 60 minutes; writes BENCHMARKS.md"
+	@echo "  make bench-smoke      the benchmarks at tiny sizes, about a minute (CI)"
+	@echo "Build and release:"
+	@echo "  make build            the release tarball in .build/dist"
+	@echo "  make package-check    build, check and install the tarball, run the demo from it"
+	@echo "  make changelog        regenerate CHANGELOG.rst/.md and changelogs/changelog.yaml"
+	@echo "Environment:"
+	@echo "  make venv             .venv with requirements-dev.txt"
+	@echo "  make tools            .build/tools with requirements-tools.txt (lint, changelog, builder)"
+	@echo "  make collection       copy the tree to .build/ansible_collections/wso2si/keystores"
+	@echo "  make tls-check        precompile the Java TLS checker"
+	@echo "  make clean            stop the demo's stand-ins, remove .build and tests/output"
+	@echo "  make distclean        clean, and remove .venv"
 
 # ---------------------------------------------------------------- environment
 
@@ -181,13 +203,18 @@ clean-junit:
 
 # ---------------------------------------------------------------- demo, tools
 
+DEMO_DIR ?= $(BUILD)/demo
+
 demo: $(STAMP) collection
-	@if [ -f demo/run.sh ]; then \
-	  REPO_ROOT=$(CURDIR) COLLECTION_DIR=$(COLL) \
-	  TLS_CHECK="$(VENV_BIN)/python $(CURDIR)/tests/utils/tls_check.py" bash demo/run.sh; \
-	elif [ -f demo/demo.yml ]; then \
-	  ansible-playbook -i localhost, -c local -e ansible_python_interpreter=$(VENV_BIN)/python demo/demo.yml; \
-	else echo "demo: demo/run.sh is not written yet" >&2; exit 1; fi
+	@REPO_ROOT=$(CURDIR) COLLECTION_DIR=$(COLL) DEMO_DIR=$(DEMO_DIR) \
+	  TLS_CHECK="$(VENV_BIN)/python $(CURDIR)/tests/utils/tls_check.py" bash demo/run.sh
+
+# Stop the demo fleet's stand-ins: those its homes record, and any serving a
+# keystore under DEMO_DIR (an earlier fleet's, also after its directory went).
+# Without .venv (a fresh checkout, after distclean) python3 does it.
+DEMO_PYTHON = $(if $(wildcard $(VENV_BIN)/python),$(VENV_BIN)/python,python3)
+demo-stop:
+	@$(DEMO_PYTHON) demo/fleet.py stop-all $(DEMO_DIR)
 
 # Precompile the Java TLS checker (optional; tls_check.py does it on demand).
 tls-check:
@@ -261,7 +288,10 @@ package-check: $(STAMP) $(PREP_TOOLS) $(PREP_COLL)
 ssh-fleet: $(STAMP) $(PREP_COLL)
 	@bash tests/ssh/run.sh
 
+# The stand-ins of every fleet under .build (the demo's, package-check's) are
+# stopped first: removing their directories would leave them holding ports.
 clean:
+	@$(DEMO_PYTHON) demo/fleet.py stop-all $(BUILD)
 	rm -rf .build tests/output
 
 distclean: clean

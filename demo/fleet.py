@@ -7,7 +7,16 @@
                                                      lay out N SI homes, default stores, an inventory
     fleet.py start  SI_HOME                          start (or restart) the stand-in HTTPS listener
     fleet.py stop   SI_HOME                          stop it
+    fleet.py stop-all DIR                            stop every stand-in serving a keystore under DIR
     fleet.py report DIR                              per-host table: subject, issuer, fingerprint, expiry, TLS
+
+The stand-ins keep running after setup (they are the fleet's "SI servers")
+until `fleet.py stop-all DIR` (`make demo-stop`, also run by `make clean`).
+setup first stops every stand-in of an earlier fleet in DIR, found by the
+keystore it serves even when DIR was deleted under it, and removes SI homes
+beyond the N asked for, so the fleet is always exactly N hosts. Without
+--port-base it picks the first base from 1000 (in steps of 100) whose
+listeners are all free; with one, a taken port is an error naming it.
 
 Each SI home is the project's fixture (tests/fixtures/si_home) in SI's real
 layout, with a port offset of its own. Its "shipped" stores are generated at
@@ -28,21 +37,41 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 
-import yaml
+try:
+    import yaml
+except ImportError:  # stop and stop-all work without it (make clean in a checkout without .venv)
+    yaml = None
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 FIXTURE = os.path.join(REPO, 'tests', 'fixtures', 'si_home')
 TLS_CHECK = os.path.join(REPO, 'tests', 'utils', 'tls_check.py')
 PORT_BASE_OFFSET = 1000  # host i gets port offset 1000 + 10 * i (listeners 9443 and 7443 plus it); see --port-base
+PORT_BASE_STEP = 100  # the next base tried when a port of the default one is taken
+PORT_LIMIT = 32768  # listeners stay below Linux's ephemeral port range
 LOOPBACK = '127.0.0.1'
+HOME_NAME = re.compile(r'^si[0-9]+$')
+
+
+class DemoError(Exception):
+    """A problem the user can fix, said in one sentence (main prints it, no traceback)."""
+
+
+def require_java():
+    """The stand-ins for SI are Java TLS listeners: say so in one sentence when there is no java."""
+    if not shutil.which('java'):
+        raise DemoError('the demo needs Java: its stand-ins for SI are Java TLS listeners, and `java` is not on '
+                        'PATH; install a JDK 11 or newer (e.g. `apt-get install openjdk-17-jdk-headless`) and run '
+                        'it again')
 
 
 def _core():
@@ -60,21 +89,35 @@ def core_location():
 
 
 def setup(args):
+    if args.hosts < 1:
+        raise DemoError('--hosts must be 1 or more, got %d' % args.hosts)
+    if not args.no_start:
+        require_java()
     certs, ks = _core()
     root = os.path.abspath(args.dir)
     os.makedirs(root, exist_ok=True)
     addresses = [a.strip() for a in (args.addresses or '').split(',') if a.strip()]
+    addresses_of = [addresses[(i - 1) % len(addresses)] if addresses else LOOPBACK for i in range(1, args.hosts + 1)]
+    # an earlier fleet here: its stand-ins stopped (they hold the ports), homes beyond --hosts removed
+    stopped = stop_all(root)
+    if stopped:
+        print('fleet: stopped %d stand-in(s) of an earlier demo under %s' % (stopped, root))
+    for name in sorted(os.listdir(root)):
+        if HOME_NAME.match(name) and int(name[2:]) > args.hosts and os.path.isdir(os.path.join(root, name)):
+            shutil.rmtree(os.path.join(root, name))
+            print('fleet: removed %s of an earlier, larger demo fleet' % name)
+    port_base = choose_port_base(args.port_base, addresses_of)
     hosts = []
     for i in range(1, args.hosts + 1):
         name = 'si%d' % i
-        address = addresses[(i - 1) % len(addresses)] if addresses else LOOPBACK
+        address = addresses_of[i - 1]
         home = os.path.join(root, name)
         if os.path.isdir(home):
             stop_home(home)
             shutil.rmtree(home)
         shutil.copytree(FIXTURE, home)
         os.remove(os.path.join(home, 'resources', 'security', 'README.md'))
-        offset = args.port_base + 10 * i
+        offset = port_base + 10 * i
         dep = os.path.join(home, 'conf', 'server', 'deployment.yaml')
         with open(dep) as f:
             text = f.read()
@@ -120,8 +163,50 @@ def setup(args):
     if not args.no_start:
         for name, home, address in hosts:
             start_home(home)
-    print('fleet: %d SI homes under %s, inventory %s' % (len(hosts), root, inventory))
+    print('fleet: %d SI homes under %s, inventory %s, port base %d' % (len(hosts), root, inventory, port_base))
     print('fleet: collection code from %s' % core_location())
+
+
+def fixture_ports():
+    """The HTTPS listener ports of the fixture's deployment.yaml, before any offset."""
+    return [port for dummy, dummy2, port in listeners(FIXTURE)]
+
+
+def port_free(address, port):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind((address, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        sock.close()
+
+
+def taken_ports(base, addresses_of):
+    """[(host name, address, port)] of the fleet's listeners on base that something else holds."""
+    return [('si%d' % i, address, port + base + 10 * i)
+            for i, address in enumerate(addresses_of, 1) for port in fixture_ports()
+            if not port_free(address, port + base + 10 * i)]
+
+
+def choose_port_base(requested, addresses_of):
+    """The port base: the one asked for, all of its ports free, or the first free one from PORT_BASE_OFFSET."""
+    top = max(fixture_ports()) + 10 * len(addresses_of)
+    if requested is not None:
+        taken = taken_ports(requested, addresses_of)
+        if taken:
+            raise DemoError('port %d on %s (%s\'s HTTPS listener, port base %d) is taken by another program; '
+                            'stop it, or choose another base (DEMO_PORT_BASE, --port-base), or leave the base out '
+                            'to have a free one found' % (taken[0][2], taken[0][1], taken[0][0], requested))
+        return requested
+    base = PORT_BASE_OFFSET
+    while base + top < PORT_LIMIT:
+        if not taken_ports(base, addresses_of):
+            return base
+        base += PORT_BASE_STEP
+    raise DemoError('no port base from %d up has all %d listener ports of the fleet free below %d'
+                    % (PORT_BASE_OFFSET, 2 * len(addresses_of), PORT_LIMIT))
 
 
 def _write(path, data):
@@ -138,6 +223,8 @@ def _resolve(value, home):
 
 def listeners(home):
     """[(keystore path, password, port)] of the HTTPS listeners, as SI reads them."""
+    if yaml is None:
+        raise DemoError('the demo needs PyYAML (run it through `make demo`, which uses .venv)')
     with open(os.path.join(home, 'conf', 'server', 'deployment.yaml')) as f:
         doc = yaml.safe_load(f)
     offset = int(doc['wso2.carbon']['ports']['offset'])
@@ -187,6 +274,70 @@ def _exited(pid):
         return False
 
 
+def _cmdline(pid):
+    """The argument list of process pid, or None when it is gone or unreadable (no /proc)."""
+    try:
+        with open('/proc/%d/cmdline' % pid, 'rb') as f:
+            return [a.decode('utf-8', 'replace') for a in f.read().split(b'\0') if a]
+    except (OSError, ValueError):
+        return None
+
+
+def _is_standin(argv):
+    """Whether argv is a stand-in listener: TlsCheck (class or source) in serve mode."""
+    return bool(argv) and 'serve' in argv and any(os.path.basename(a) in ('TlsCheck', 'TlsCheck.java') for a in argv)
+
+
+def _served_keystore(argv):
+    try:
+        return argv[argv.index('--keystore') + 1]
+    except (ValueError, IndexError):
+        return None
+
+
+def standins(root):
+    """Pids of this user's stand-ins serving a keystore under root (found through /proc, so also
+    those whose fleet directory was deleted under them, e.g. by `make clean`)."""
+    prefix = os.path.abspath(root).rstrip(os.sep) + os.sep
+    found = []
+    try:
+        entries = os.listdir('/proc')
+    except OSError:
+        return found
+    uid = os.getuid()
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        pid = int(entry)
+        try:
+            if os.stat('/proc/%d' % pid).st_uid != uid:
+                continue
+        except OSError:
+            continue
+        argv = _cmdline(pid)
+        keystore = _served_keystore(argv) if _is_standin(argv) else None
+        if keystore and os.path.abspath(keystore).startswith(prefix):
+            found.append(pid)
+    return sorted(found)
+
+
+def _terminate(pid):
+    """SIGTERM pid and wait up to 5 s for it to end; False when it was not running."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except OSError:
+        return False
+    for dummy in range(50):
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            break
+        if _exited(pid):
+            break
+        time.sleep(0.05)
+    return True
+
+
 def stop_home(home):
     try:
         with open(pid_file(home)) as f:
@@ -194,32 +345,55 @@ def stop_home(home):
     except (OSError, ValueError):
         pids = []
     for pid in pids:
-        try:
-            os.kill(pid, signal.SIGTERM)
-            for dummy in range(50):
-                os.kill(pid, 0)
-                if _exited(pid):
-                    break
-                time.sleep(0.05)
-        except OSError:
-            pass
+        argv = _cmdline(pid)
+        # a pid reused by another program since is left alone (where /proc tells)
+        if argv is None and os.path.isdir('/proc') or argv is not None and not _is_standin(argv):
+            continue
+        _terminate(pid)
     try:
         os.remove(pid_file(home))
     except OSError:
         pass
 
 
+def stop_all(root):
+    """Stop every stand-in of the fleet in root: its homes' pid files, then any left (stale) found in /proc."""
+    root = os.path.abspath(root)
+    before = set(standins(root))
+    if os.path.isdir(root):
+        for name in sorted(os.listdir(root)):
+            if os.path.isfile(pid_file(os.path.join(root, name))):
+                stop_home(os.path.join(root, name))
+    for pid in standins(root):
+        _terminate(pid)
+    left = standins(root)
+    if left:
+        raise DemoError('stand-ins under %s did not stop (pids %s)' % (root, ' '.join(str(p) for p in left)))
+    return len(before)
+
+
 def start_home(home):
     """(Re)start one stand-in listener per HTTPS listener of the configuration."""
+    require_java()
     stop_home(home)
     pids = []
     address = bind_address(home)
     for path, password, port in listeners(home):
         env = dict(os.environ, KS_PASSWORD=password)
-        out = subprocess.run([sys.executable, TLS_CHECK, 'serve', '--keystore', path, '--port', str(port),
+        run = subprocess.run([sys.executable, TLS_CHECK, 'serve', '--keystore', path, '--port', str(port),
                               '--bind', address, '--background'],
-                             env=env, check=True, capture_output=True, text=True).stdout
-        pids.append(out.split()[2])
+                             env=env, check=False, capture_output=True, text=True)
+        if run.returncode != 0 or not run.stdout.startswith('LISTENING '):
+            for pid in pids:
+                _terminate(int(pid))
+            reason = (run.stderr.strip().splitlines() or ['no output'])[-1]
+            if reason.startswith('FAIL '):
+                reason = reason[5:]
+            if not port_free(address, port):
+                reason = 'port %d on %s is taken by another program (%s)' % (port, address, reason)
+            raise DemoError('%s: the stand-in for the HTTPS listener on %s port %d did not start: %s'
+                            % (home, address, port, reason))
+        pids.append(run.stdout.split()[2])
         print('%s: HTTPS stand-in on %s port %d (pid %s)' % (home, address, port, pids[-1]))
     with open(pid_file(home), 'w') as f:
         f.write(' '.join(pids) + '\n')
@@ -229,7 +403,8 @@ def report(args):
     certs, ks = _core()
     root = os.path.abspath(args.dir)
     homes = sorted(d for d in os.listdir(root) if os.path.isfile(os.path.join(root, d, 'conf', 'server', 'deployment.yaml')))
-    rows = [('host', 'subject', 'issuer', 'sha256 fingerprint', 'expires', 'TLS (Java client, rewired truststore)')]
+    require_java()
+    rows = [('host', 'subject', 'issuer', 'sha256 fingerprint', 'expires', "TLS (Java client, the host's truststore)")]
     failures = 0
     for name in homes:
         home = os.path.join(root, name)
@@ -267,9 +442,10 @@ def main():
     p.add_argument('dir')
     p.add_argument('--hosts', type=int, default=3)
     p.add_argument('--python')
-    p.add_argument('--port-base', type=int, default=PORT_BASE_OFFSET,
-                   help='host i gets the port offset PORT_BASE + 10 * i (default %(default)s); '
-                        'give separate fleets bases whose 9443 and 7443 listeners do not meet')
+    p.add_argument('--port-base', type=int,
+                   help='host i gets the port offset PORT_BASE + 10 * i; default the first base from %d '
+                        '(in steps of %d) whose listeners are all free; give separate fleets bases whose 9443 '
+                        'and 7443 listeners do not meet' % (PORT_BASE_OFFSET, PORT_BASE_STEP))
     p.add_argument('--addresses',
                    help='comma-separated loopback addresses, host i listening on the i-th (cycled) and addressed by it '
                         '(ansible_host); default 127.0.0.1 for every host')
@@ -277,15 +453,25 @@ def main():
                    help='do not start the stand-ins (start each with `fleet.py start SI_HOME`, e.g. as the SI user)')
     for command in ('start', 'stop'):
         sub.add_parser(command).add_argument('home')
+    sub.add_parser('stop-all').add_argument('dir')
     sub.add_parser('report').add_argument('dir')
     args = parser.parse_args()
-    if args.command == 'setup':
-        return setup(args)
-    if args.command == 'start':
-        return start_home(os.path.abspath(args.home))
-    if args.command == 'stop':
-        return stop_home(os.path.abspath(args.home))
-    return report(args)
+    try:
+        if args.command == 'setup':
+            return setup(args)
+        if args.command == 'start':
+            return start_home(os.path.abspath(args.home))
+        if args.command == 'stop':
+            return stop_home(os.path.abspath(args.home))
+        if args.command == 'stop-all':
+            stopped = stop_all(args.dir)
+            print('fleet: stopped %d stand-in(s) under %s' % (stopped, os.path.abspath(args.dir)) if stopped
+                  else 'fleet: no stand-in running under %s' % os.path.abspath(args.dir))
+            return 0
+        return report(args)
+    except DemoError as exc:
+        sys.stderr.write('demo: %s.\n' % str(exc).rstrip('.'))
+        return 2
 
 
 if __name__ == '__main__':

@@ -31,7 +31,8 @@ options:
   certificates:
     description:
       - The certificates to ensure (O(state=present)) or to remove (O(state=absent)).
-      - Each item has an O(certificates[].alias) and the certificate as O(certificates[].content) or O(certificates[].path).
+      - Each item has an O(certificates[].alias) and the certificate as O(certificates[].content) or O(certificates[].path),
+        or a TLS endpoint as O(certificates[].url) with the pin of its certificate in O(certificates[].sha256).
       - An item whose content holds a bundle of N certificates stores them as C(ALIAS), C(ALIAS-2), ... C(ALIAS-N),
         in the bundle's order.
     type: list
@@ -50,6 +51,36 @@ options:
       path:
         description: A file on the managed host holding the certificate (PEM, DER or PKCS#7). Give either this or O(certificates[].content).
         type: path
+      url:
+        description:
+          - A TLS endpoint, V(host:port) (or V([IPv6]:port); the port defaults to 443), whose served certificate
+            is trusted when it matches O(certificates[].sha256). Give this, O(certificates[].content) or
+            O(certificates[].path).
+          - The managed host connects to it (also in check mode, which only reads) and reads the certificate chain the
+            endpoint serves, without verifying it (server name indication V(host)); the certificate of that chain
+            whose SHA-256 fingerprint is the pin is the one added. The pin may name the leaf, or a CA certificate the
+            endpoint sends with it (the leaf can then be renewed under that CA without a new pin).
+          - When no served certificate has the pin (the endpoint's certificate changed, or another server answers),
+            the task fails naming the alias, the endpoint, the pinned and the served fingerprints, and nothing is
+            written. An endpoint that cannot be reached fails the task the same way.
+          - The whole chain needs Python 3.10 or newer on the managed host; older Pythons see the leaf only.
+          - With O(state=absent), only the alias of the item is used; nothing is fetched.
+        type: str
+        version_added: 0.4.0
+      sha256:
+        description:
+          - The pin of O(certificates[].url), required with it, the SHA-256 fingerprint of the certificate
+            to trust (of its DER encoding, as C(keytool -list -v) and C(openssl x509 -noout -fingerprint -sha256)
+            print it).
+          - 64 hex digits in either case, with or without colons; a V(sha256:) or V(SHA256 Fingerprint=) prefix
+            is accepted.
+        type: str
+        version_added: 0.4.0
+      timeout:
+        description: Seconds to wait for O(certificates[].url) to connect and answer.
+        type: float
+        default: 10
+        version_added: 0.4.0
   state:
     description:
       - V(present) ensures the certificates; V(absent) removes entries with the given aliases, and entries holding
@@ -93,6 +124,15 @@ EXAMPLES = r'''
         path: /etc/pki/corp/root-ca.pem
       - alias: partner-root-ca
         path: /etc/pki/partner/root-ca.pem
+
+- name: Trust a partner's TLS endpoint, pinned (fails, writing nothing, if it serves another certificate)
+  wso2si.keystores.si_truststore:
+    path: /opt/wso2si/resources/security/client-truststore.jks
+    password: "{{ vault_truststore_password }}"
+    certificates:
+      - alias: partner-broker
+        url: broker.partner.example:9443
+        sha256: "3A:7F:0C:91:5D:22:B8:4E:6A:1C:F0:93:27:DE:88:41:B5:6C:0A:19:E4:7D:32:9F:AB:60:15:C8:72:E3:4D:90"
 
 - name: Stop trusting the shipped WSO2 certificate
   wso2si.keystores.si_truststore:
@@ -153,6 +193,9 @@ def argument_spec():
             alias=dict(type='str', required=True),
             content=dict(type='str'),
             path=dict(type='path'),
+            url=dict(type='str'),
+            sha256=dict(type='str'),
+            timeout=dict(type='float', default=10),
         )),
         state=dict(type='str', choices=['present', 'absent'], default='present'),
         exclusive=dict(type='bool', default=False),

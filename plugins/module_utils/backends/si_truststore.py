@@ -11,6 +11,7 @@ from ansible_collections.wso2si.keystores.plugins.module_utils.backends.common i
 from ansible_collections.wso2si.keystores.plugins.module_utils.errors import InvalidInputError
 from ansible_collections.wso2si.keystores.plugins.module_utils.fileio import read_file
 from ansible_collections.wso2si.keystores.plugins.module_utils.keystore import normalize_alias
+from ansible_collections.wso2si.keystores.plugins.module_utils.peers import resolve as resolve_peers
 from ansible_collections.wso2si.keystores.plugins.module_utils.store_file import (
     warn_on_default_password, warn_on_shipped_keys,
 )
@@ -64,7 +65,7 @@ class TruststoreBackend(StoreBackend):
         p = self.params
         self.open_store(create=p['state'] == 'present', missing_ok=True, old_password=p['old_password'])
         warn_on_default_password(self.module, p['password'])
-        self.wanted = wanted_entries(p['certificates'])
+        self.wanted = wanted_entries(resolve_peers(p['certificates'], p['state']))
         self.tally = TrustTally(self.store)
 
     def decide(self):
