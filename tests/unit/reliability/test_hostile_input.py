@@ -313,6 +313,20 @@ CASES = [
                       certs.serialization.Encoding.PEM, certs.serialization.PrivateFormat.PKCS8,
                       certs.serialization.BestAvailableEncryption(b'Right.pass-1')).decode('ascii')),
      r'the passphrase does not decrypt', ()),
+    # ------------------------------------------------------------ si_report
+    ('report-metrics-not-prom', 'si_report', lambda c: dict(si_home=c.mkdir('home'), metrics_file=c.path('m.txt')),
+     r'metrics_file must end in \.prom', ()),
+    ('report-negative-window', 'si_report', lambda c: dict(si_home=c.mkdir('home'), renew_before_days=-1),
+     r'renew_before_days must be 0 or more', ()),
+    # ------------------------------------------------------------ si_acme_responder, si_acme_certificate
+    ('acme-responder-path-outside', 'si_acme_responder',
+     lambda c: dict(state='started', address='127.0.0.1', port=0,
+                    challenges=[{'path': '/../../etc/passwd', 'key_authorization': 'x'}]),
+     r'each challenge needs a path under /\.well-known/acme-challenge/', ()),
+    ('acme-account-key-garbage', 'si_acme_certificate',
+     lambda c: dict(step='order', directory='https://127.0.0.1:9/dir', account_key='not a key\x00' * 40,
+                    csr='not a CSR'),
+     r'(account key|cannot be parsed|not a)', ()),
     # ------------------------------------------------------------ si_keystore_info
     ('info-truncated', 'si_keystore_info',
      lambda c: dict(path=c.file('k.jks', truncated(c.mat.jks_key_bytes)), password=PW), r'not a valid JKS', ()),
