@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: si_acme_certificate
 short_description: Get a certificate for a CSR from an ACME CA (RFC 8555), in two steps around the challenge
-version_added: 0.3.0
+version_added: 0.4.0
 description:
   - Speaks ACME with any ACME CA (Let's Encrypt, step-ca, Vault/OpenBao PKI, EJBCA, Pebble...) through the
     C(acme) and C(josepy) Python libraries (certbot's ACME client). Meant to run on the controller

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: si_acme_responder
 short_description: A short-lived HTTP server on the managed host that answers ACME http-01 challenges
-version_added: 0.3.0
+version_added: 0.4.0
 description:
   - O(state=started) listens on O(address):O(port) and serves, in a detached Python process, only the given
     challenge paths (C(/.well-known/acme-challenge/<token>)) with their key authorizations; everything else gets 404.

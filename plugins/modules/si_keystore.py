@@ -111,6 +111,7 @@ options:
       - With O(regenerate=never) the key is kept whatever its age.
     type: int
     default: 0
+    version_added: 0.4.0
   regenerate:
     description:
       - When an existing entry is replaced, in community.crypto's sense.

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: si_report
 short_description: Report the stores of a WSO2 Streaming Integrator host, with Prometheus metrics
-version_added: 0.3.0
+version_added: 0.4.0
 description:
   - Reads WSO2 Streaming Integrator's (SI) configuration as SI reads it, and reports every store it names (the TLS keystore,
     the truststores, the secure vault keystore) with every entry of each, whether SI can open each store with the
