@@ -34,6 +34,7 @@ attributes:
     description: Decides whether to renew (reading ACME Renewal Information) and opens no order.
   diff_mode:
     support: none
+    description: Nothing it does is shown as a diff.
   idempotent:
     support: full
     description: O(step=order) opens an order only when the current certificate must be replaced.

@@ -24,6 +24,7 @@ attributes:
     description: Nothing is started or stopped in check mode.
   diff_mode:
     support: none
+    description: Nothing it does is shown as a diff.
   idempotent:
     support: full
     description: The responder is transient; it never reports a change.
