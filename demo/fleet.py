@@ -173,7 +173,10 @@ def fixture_ports():
 
 
 def port_free(address, port):
+    """Whether a stand-in could listen on address:port. Java's ServerSocket binds with
+    SO_REUSEADDR, so a connection of an earlier run still in TIME_WAIT does not count as taken."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((address, port))
         return True
