@@ -202,3 +202,32 @@ def test_galaxy_addresses_are_real():
     for key in ('repository', 'documentation', 'homepage', 'issues'):
         assert re.match(r'^https://[a-z0-9.-]+\.[a-z]{2,}/', galaxy[key]), (key, galaxy[key])
         assert '.invalid' not in galaxy[key] and 'example.' not in galaxy[key], (key, galaxy[key])
+
+
+def test_a_port_in_time_wait_is_free_for_a_standin():
+    """A connection of an earlier run left in TIME_WAIT does not make the port read as taken:
+    the stand-in (Java's ServerSocket) binds with SO_REUSEADDR and would get it."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('demo_fleet', os.path.join(ROOT, 'demo', 'fleet.py'))
+    fleet = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fleet)
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(('127.0.0.1', 0))
+    port = server.getsockname()[1]
+    server.listen(1)
+    client = socket.create_connection(('127.0.0.1', port))
+    conn, dummy = server.accept()
+    conn.close()  # the side that closes first keeps the port in TIME_WAIT
+    client.recv(1)
+    client.close()
+    server.close()
+    assert fleet.port_free('127.0.0.1', port)
+    # a port a listener holds is still taken
+    holder = socket.socket()
+    holder.bind(('127.0.0.1', 0))
+    holder.listen(1)
+    try:
+        assert not fleet.port_free('127.0.0.1', holder.getsockname()[1])
+    finally:
+        holder.close()
