@@ -157,6 +157,9 @@ def scenarios(env, pebble, fleet, http_port):
                        sha256_file(os.path.join(fleet.dir, h, 'conf', 'server', 'deployment.yaml')),
                        sha256_file(fleet.truststore(h)))) for h in ('si2', 'si3'))
     blocker = socket.socket()
+    # the rerun's validations may leave connections to this port in TIME_WAIT; a listener
+    # still holds the port against the responder, which binds with SO_REUSEADDR as well
+    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     blocker.bind((fleet.addresses['si2'], http_port))
     blocker.listen(1)
     nowhere = fleet.addresses['si3'].rsplit('.', 1)[0] + '.99'
