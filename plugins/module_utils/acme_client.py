@@ -126,7 +126,7 @@ def renewal_reason(current, csr, renew_before_days, renew_before_percent=0, trus
         if not any(certs.fingerprint(c) in fps for c in chain[1:]):
             return 'the certificate does not chain to the ACME CA root (rollout_ca_certificates)'
     start, end = certs.not_before(leaf), certs.not_after(leaf)
-    if end - now <= datetime.timedelta(days=renew_before_days):
+    if certs.due_for_renewal(leaf, renew_before_days, now):
         return 'the certificate expires within %d days' % renew_before_days
     if renew_before_percent and (end - now) <= (end - start) * (renew_before_percent / 100.0):
         return 'the certificate is in the last %s%% of its lifetime' % renew_before_percent

@@ -217,6 +217,12 @@ def not_after(cert):
     return getattr(cert, 'not_valid_after_utc', None) or cert.not_valid_after.replace(tzinfo=datetime.timezone.utc)
 
 
+def due_for_renewal(cert, renew_before_days, now=None):
+    """True when ``cert`` expires within ``renew_before_days`` days (or has expired): the one
+    renewal rule of the modules and the role."""
+    return not_after(cert) - (now or utcnow()) <= datetime.timedelta(days=renew_before_days)
+
+
 # ---------------------------------------------------------------- weak or out-of-date material
 #
 # One policy for every module: a key shorter than these, or a certificate outside its

@@ -110,8 +110,7 @@ class OwnCA(object):
             return False
         if sorted(certs.subject_alt_names(cert)) != sorted(_csr_sans(csr)):
             return False
-        remaining = certs.not_after(cert) - certs.utcnow()
-        return remaining > datetime.timedelta(days=renew_before_days)
+        return not certs.due_for_renewal(cert, renew_before_days)
 
     def keep_issued(self, candidates, csr, renew_before_days):
         """The first of ``candidates`` (PEM text or bytes, empty ones skipped)

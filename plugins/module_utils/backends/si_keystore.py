@@ -6,7 +6,6 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import datetime
 import socket
 
 from ansible_collections.wso2si.keystores.plugins.module_utils import certificates as certs
@@ -118,7 +117,7 @@ def certificate_mismatches(p, cert):
     if certs.is_self_signed(cert):
         if p['validity_days'] is not None and certs.validity_days_of(cert) != p['validity_days']:
             reasons.append('validity')
-        if certs.not_after(cert) - certs.utcnow() <= datetime.timedelta(days=p['renew_before_days']):
+        if certs.due_for_renewal(cert, p['renew_before_days']):
             reasons.append('expiry')
     return reasons
 
