@@ -47,7 +47,7 @@ options:
     description: The TLS keystore, opened with its password; its key entry's certificate is returned.
     type: dict
     required: true
-    options:
+    suboptions:
       path:
         description: Path of the keystore.
         type: path
@@ -63,7 +63,7 @@ options:
   truststore:
     description: The client truststore, opened with its password.
     type: dict
-    options:
+    suboptions:
       path:
         description: Path of the truststore.
         type: path
@@ -75,7 +75,7 @@ options:
   vault_keystore:
     description: The secure vault's keystore, opened with its password; its key entry must exist and be unexpired.
     type: dict
-    options:
+    suboptions:
       path:
         description: Path of the keystore.
         type: path
@@ -178,8 +178,7 @@ record_path:
   sample: /opt/wso2si/.rollout-state.json
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.wso2si.keystores.plugins.module_utils import argspec
 from ansible_collections.wso2si.keystores.plugins.module_utils.backends.si_rollout_state import RolloutStateBackend
 from ansible_collections.wso2si.keystores.plugins.module_utils.store_file import run
 from ansible_collections.wso2si.keystores.plugins.module_utils.yaml_text import check_yaml_dependency
@@ -192,8 +191,8 @@ def store_options(alias):
     return options
 
 
-def main():
-    module = AnsibleModule(argument_spec=dict(
+def argument_spec():
+    return argspec.ArgumentSpec(dict(
         si_home=dict(type='path', required=True),
         state=dict(type='str', choices=['check', 'present'], default='check'),
         inputs_digest=dict(type='str', required=True),
@@ -205,7 +204,11 @@ def main():
         facts=dict(type='dict', default={}),
         owner=dict(type='str'),
         group=dict(type='str'),
-    ), supports_check_mode=True)
+    ))
+
+
+def main():
+    module = argument_spec().create_ansible_module(supports_check_mode=True)
     check_yaml_dependency(module)
     run(module, RolloutStateBackend.execute)
 
