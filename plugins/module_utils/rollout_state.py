@@ -148,4 +148,3 @@ def unchanged_since(record_data, inputs_digest, current_files):
         reasons.append("the role's inputs changed since the last run")
     reasons.extend(file_reasons(record, current_files))
     return record.get('facts') or {}, reasons
-

@@ -200,7 +200,7 @@ def argument_spec():
         truststore=dict(type='dict', no_log=False, options=store_options(False)),
         vault_keystore=dict(type='dict', no_log=False, options=store_options(True)),
         renew_before_days=dict(type='int', default=0),
-        key_max_age_days=dict(type='int', default=0),
+        key_max_age_days=dict(type='int', default=0, no_log=False),
         facts=dict(type='dict', default={}),
         owner=dict(type='str'),
         group=dict(type='str'),

@@ -99,4 +99,3 @@ class RolloutStateBackend(Backend):
                       certificate=certs.cert_to_pem(self.leaf) if self.leaf is not None else '',
                       fingerprint_sha256=certs.fingerprint(self.leaf) if self.leaf is not None else '')
         return result
-
