@@ -15,9 +15,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
+import grp
 import hashlib
 import json
 import os
+import pwd
 import stat
 
 from ansible_collections.wso2si.keystores.plugins.module_utils import certificates as certs
@@ -36,6 +38,25 @@ RECORD_NAME = '.rollout-state.json'
 
 def record_path(si_home):
     return os.path.join(os.path.abspath(si_home), RECORD_NAME)
+
+
+def home_facts(si_home):
+    """Whether ``si_home`` is an SI home (its deployment.yaml exists), and who owns it: the user
+    and group names (their ids as text where the host has no name for them)."""
+    home = os.path.abspath(si_home)
+    try:
+        st = os.stat(home)
+    except OSError:
+        return {'deployment_exists': False, 'owner': '', 'group': ''}
+    return {'deployment_exists': os.path.isfile(os.path.join(home, 'conf', 'server', 'deployment.yaml')),
+            'owner': _name(pwd.getpwuid, st.st_uid, 'pw_name'), 'group': _name(grp.getgrgid, st.st_gid, 'gr_name')}
+
+
+def _name(lookup, number, field):
+    try:
+        return getattr(lookup(number), field)
+    except KeyError:
+        return str(number)
 
 
 def managed_files(si_home, store_paths):

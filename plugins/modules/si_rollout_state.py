@@ -23,6 +23,7 @@ description:
     when it is false, the RV(reasons).
   - The role C(wso2si.keystores.rollout) records the host after every completed run and checks it first on the next
     one; an unchanged host then skips every step but the TLS check (docs/reruns.md).
+  - Also returns whether O(si_home) is an SI home and who owns it (RV(si_home)), so that a caller reads the host once.
   - The record holds no password and no key, only digests.
 author: wso2si.keystores contributors (@wso2si)
 options:
@@ -171,6 +172,14 @@ fingerprint_sha256:
   description: SHA-256 fingerprint of RV(certificate), or an empty string.
   returned: O(state=check)
   type: str
+si_home:
+  description:
+    - Whether O(si_home) is an SI home (C(conf/server/deployment.yaml) exists), and the user and group that own it
+      (names, or ids where the host has no name for them; empty strings when O(si_home) does not exist).
+    - With O(state=check), a directory that is not an SI home is not an error, only a reason.
+  returned: always
+  type: dict
+  sample: {deployment_exists: true, owner: wso2si, group: wso2si}
 record_path:
   description: Path of the record.
   returned: always

@@ -27,6 +27,7 @@ class RolloutStateBackend(Backend):
         self.reasons = []
         self.recorded = {}
         self.leaf = None
+        self.home = None
 
     def check(self):
         p = self.params
@@ -35,8 +36,10 @@ class RolloutStateBackend(Backend):
         for name in ('renew_before_days', 'key_max_age_days'):
             if p[name] < 0:
                 raise InvalidInputError('%s must be 0 or more (got %d)' % (name, p[name]))
-        if not os.path.isdir(p['si_home']):
-            raise InvalidInputError('si_home %s is not a directory' % p['si_home'])
+        self.home = rs.home_facts(p['si_home'])
+        if p['state'] == 'present' and not self.home['deployment_exists']:
+            raise InvalidInputError('%s is not an SI home: %s is missing'
+                                    % (p['si_home'], os.path.join(p['si_home'], 'conf', 'server', 'deployment.yaml')))
 
     def stores(self):
         """(what, options, needs a key entry) of each store given."""
@@ -46,6 +49,9 @@ class RolloutStateBackend(Backend):
             ('the secure vault keystore', 'vault_keystore', True)) if p[name]]
 
     def read(self):
+        if not self.home['deployment_exists']:
+            self.reasons.append('%s is not an SI home' % self.params['si_home'])
+            return
         self.record_data = read_file(self.path, what='the rollout record %s' % self.path)
         try:
             paths = rs.managed_files(self.params['si_home'], [o['path'] for _w, o, _k in self.stores()])
@@ -58,6 +64,8 @@ class RolloutStateBackend(Backend):
         if self.params['state'] == 'present':
             return
         p = self.params
+        if not self.home['deployment_exists']:
+            return
         if self.files:
             recorded, reasons = rs.unchanged_since(self.record_data, p['inputs_digest'], self.files)
             self.recorded = recorded or {}
@@ -92,7 +100,7 @@ class RolloutStateBackend(Backend):
             atomic_write(self.path, data, mode=0o600, force_mode=True, owner=p['owner'], group=p['group'])
 
     def dump(self):
-        result = dict(changed=self.changed, record_path=self.path)
+        result = dict(changed=self.changed, record_path=self.path, si_home=self.home)
         if self.params['state'] == 'present':
             return result
         result.update(unchanged=not self.reasons, reasons=self.reasons, recorded=self.recorded,

@@ -7,7 +7,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import grp
 import os
+import pwd
 import shutil
 import stat
 
@@ -208,6 +210,20 @@ def test_bad_input(home, overrides, message):
         run(home, **overrides)
 
 
-def test_not_an_si_home(tmp_path):
-    with pytest.raises(InvalidInputError, match='is not a directory'):
-        run(tmp_path / 'missing')
+def test_not_an_si_home_is_a_reason_to_check_and_an_error_to_record(tmp_path):
+    result = run(tmp_path / 'missing')
+    assert result['unchanged'] is False
+    assert result['reasons'] == ['%s is not an SI home' % (tmp_path / 'missing')]
+    assert result['si_home'] == {'deployment_exists': False, 'owner': '', 'group': ''}
+    (tmp_path / 'empty').mkdir()
+    assert run(tmp_path / 'empty')['si_home']['deployment_exists'] is False
+    with pytest.raises(InvalidInputError, match='is not an SI home: .*deployment.yaml is missing'):
+        record(tmp_path / 'empty')
+
+
+def test_who_owns_si_home(home):
+    st = os.stat(str(home))
+    facts = run(home)['si_home']
+    assert facts['deployment_exists'] is True
+    assert facts['owner'] == pwd.getpwuid(st.st_uid).pw_name
+    assert facts['group'] == grp.getgrgid(st.st_gid).gr_name
