@@ -142,7 +142,7 @@ collection:
 
 # ---------------------------------------------------------------- tests
 
-# First on PATH for units and integration: java and keytool with the JVM
+# First on PATH for units and integration: java, keytool and javac with the JVM
 # start-up flags of tests/utils/tls_check.py (C1 only, serial GC, CDS), which
 # about halve the CPU of each of the hundreds of short JVMs the tests start
 # (tests/utils/fast-jvm/java says more). Not for the demo, bench or ssh-fleet.
