@@ -142,18 +142,24 @@ collection:
 
 # ---------------------------------------------------------------- tests
 
+# First on PATH for units and integration: java, keytool and javac with the JVM
+# start-up flags of tests/utils/tls_check.py (C1 only, serial GC, CDS), which
+# about halve the CPU of each of the hundreds of short JVMs the tests start
+# (tests/utils/fast-jvm/java says more). Not for the demo, bench or ssh-fleet.
+FAST_JVM    := $(CURDIR)/tests/utils/fast-jvm
+
 HAVE_UNITS = [ -n "$$(find tests/unit -name 'test_*.py' -print -quit 2>/dev/null)" ]
 
 # Unit tests: ansible-test units in its own venv (tests/unit/requirements.txt).
 units: $(PREP_PIP) $(PREP_COLL)
 	@if $(HAVE_UNITS); then \
-	  cd $(COLL) && $(ANSIBLE_TEST) units --python $(PY_VERSION) --venv --color no $(TEST_ARGS); \
+	  cd $(COLL) && PATH=$(FAST_JVM):$$PATH $(ANSIBLE_TEST) units --python $(PY_VERSION) --venv --color no $(TEST_ARGS); \
 	else echo "units: no tests under tests/unit"; fi
 
 # The same tests with plain pytest from .venv (quicker to iterate with).
 units-pytest: $(STAMP) collection
 	@if $(HAVE_UNITS); then \
-	  cd $(COLL) && PYTHONPATH=$(COLL_ROOT) $(VENV_BIN)/python -m pytest -q -p no:cacheprovider tests/unit $(TEST_ARGS); \
+	  cd $(COLL) && PATH=$(FAST_JVM):$$PATH PYTHONPATH=$(COLL_ROOT) $(VENV_BIN)/python -m pytest -q -p no:cacheprovider tests/unit $(TEST_ARGS); \
 	else echo "units: no tests under tests/unit"; fi
 
 # The long random run of the property and fuzz tests (tests/unit/reliability/test_properties.py).
@@ -185,7 +191,7 @@ sanity-copy: $(PREP_PIP) $(PREP_COLL)
 INTEGRATION_JOBS ?= 3
 integration: $(STAMP) $(PREP_COLL)
 	@if [ -n "$$(ls tests/integration/targets 2>/dev/null | grep -v '^setup_' || true)" ]; then \
-	  $(VENV_BIN)/python tests/utils/integration_parallel.py --collection $(COLL) --jobs $(INTEGRATION_JOBS) \
+	  PATH=$(FAST_JVM):$$PATH $(VENV_BIN)/python tests/utils/integration_parallel.py --collection $(COLL) --jobs $(INTEGRATION_JOBS) \
 	    --python $(PY_VERSION) --ansible-test $(ANSIBLE_TEST) $(TEST_ARGS); \
 	else echo "integration: no targets under tests/integration/targets"; fi
 

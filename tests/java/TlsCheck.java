@@ -18,6 +18,11 @@
  *   selftest --keystore P [--storetype JKS|PKCS12] --truststore P [--tstype T] [--hostname NAME]
  *   serve    --keystore P [--storetype T] [--port N] [--count K]
  *   connect  --host H --port N --truststore P [--tstype T] [--hostname NAME]
+ *   matrix   --host H [--tstype T] [--hostname NAME]
+ *            then on stdin one "<port> <truststore path>" line per connection
+ *            (all with the one TS_PASSWORD): each is a `connect` of its own in
+ *            this one JVM (a new SSLContext, the store read again), answered
+ *            in order with one line, "OK ..." or "FAIL <reason>"; exit 0
  *
  * Output on success: "OK <SHA-256 of served leaf, AA:BB:..> <subject RFC 2253>"
  * (serve prints "LISTENING <port>" once ready, then one line per connection).
@@ -93,8 +98,11 @@ public final class TlsCheck {
                 case "connect":
                     connect(opts);
                     break;
+                case "matrix":
+                    matrix(opts);
+                    break;
                 default:
-                    throw new Fail(2, "unknown mode '" + args[0] + "' (selftest, serve or connect)");
+                    throw new Fail(2, "unknown mode '" + args[0] + "' (selftest, serve, connect or matrix)");
             }
             System.exit(0);
         } catch (Fail f) {
@@ -186,6 +194,47 @@ public final class TlsCheck {
             throw f;
         } catch (Exception e) {
             throw new Fail(1, describe(e));
+        }
+    }
+
+    /**
+     * Many connects in one JVM (a JVM start costs far more than a handshake):
+     * each stdin line "<port> <truststore path>" is checked as `connect`
+     * checks it, with a fresh SSLContext (so no session is resumed between
+     * lines), and answered with its one line on stdout.
+     */
+    static void matrix(Map<String, String> o) throws Exception {
+        allow(o, "host", "tstype", "hostname");
+        String host = required(o, "host");
+        String hostname = o.getOrDefault("hostname", host);
+        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        String line;
+        while ((line = in.readLine()) != null) {
+            if (line.trim().isEmpty()) {
+                continue;
+            }
+            String[] parts = line.trim().split(" ", 2);
+            String answer;
+            try {
+                if (parts.length != 2) {
+                    throw new Fail(2, "expected '<port> <truststore path>', got '" + line + "'");
+                }
+                int port;
+                try {
+                    port = Integer.parseInt(parts[0]);
+                } catch (NumberFormatException e) {
+                    throw new Fail(2, "port must be a number, got '" + parts[0] + "'");
+                }
+                Map<String, String> one = new HashMap<>(o);
+                one.put("truststore", parts[1]);
+                SSLContext client = clientContext(one);
+                X509Certificate leaf = clientExchange(client, host, port, hostname);
+                answer = "OK " + fingerprint(leaf) + " " + subject(leaf);
+            } catch (Exception e) {
+                answer = "FAIL " + describe(e);
+            }
+            System.out.println(answer);
+            System.out.flush();
         }
     }
 

@@ -70,8 +70,13 @@ for want in 'cryptography>=' 'pyjks>=' 'gcc \[compile'; do
 done
 
 echo "== package: the demo from the installed copy"
-# REPO_ROOT unset: run.sh takes the installed collection as its root
+# REPO_ROOT unset: run.sh takes the installed collection as its root.
+# One host (PACKAGE_DEMO_HOSTS, default 1) proves what this check is about:
+# the installed copy's code, playbooks and role run and a second run changes
+# nothing; each further host only repeats the same tasks (the rollout over
+# 3-host fleets is the rollout and rollout_secrets targets' and ssh-fleet's).
 env -u REPO_ROOT DEMO_DIR="$demo_dir" DEMO_PORT_BASE="${PACKAGE_DEMO_PORT_BASE:-2500}" \
+  DEMO_HOSTS="${PACKAGE_DEMO_HOSTS:-1}" \
   DEMO_PLAYBOOK=wso2si.keystores.rollout bash "$installed/demo/run.sh" | tee "$work/demo.log"
 grep -qF "fleet: collection code from $installed" "$work/demo.log" || {
   echo "package: the demo did not use the installed copy's code" >&2
