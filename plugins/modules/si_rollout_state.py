@@ -62,7 +62,7 @@ options:
         type: str
         required: true
   truststore:
-    description: The client truststore, opened with its password.
+    description: The client truststore, opened with its password. Without it, no truststore is checked or recorded.
     type: dict
     suboptions:
       path:
@@ -74,7 +74,9 @@ options:
         type: str
         required: true
   vault_keystore:
-    description: The secure vault's keystore, opened with its password; its key entry must exist and be unexpired.
+    description:
+      - The secure vault's keystore, opened with its password; its key entry must exist and be unexpired.
+      - Without it, no vault keystore is checked or recorded.
     type: dict
     suboptions:
       path:
