@@ -843,13 +843,13 @@ def report_fleet(w, s4, config):
         w('### One host against the stat floor')
         w('')
         w('At %s host%s the rollout\'s no-change rerun took %s s, a play of as many `ansible.builtin.stat` tasks'
-          % (h, '' if h == '1' else 's', fmt(median(e['rerun']))) + ' (%d: gather_facts and a stat per module run) %s s: %s.'
+          % (h, '' if h == '1' else 's', fmt(median(e['rerun']))) + ' (%d: a stat per module run) %s s: %s.'
           % (int(median(e['tasks'])), fmt(median(e['floor'])), fmt(ratio(median(e['rerun']), median(e['floor'])), 2, 'x')))
         w('This is bounded by ansible-core building each distinct module\'s payload once per run, on its first task:')
         w('the rerun runs %d distinct modules (the floor %d), and a module\'s first task took %s s more than its later'
-          % (int(median(e['modules'])), int(median(e['floor_modules'])), fmt(median(first_use)) if first_use else '?')
+          % (int(median(e['modules'])), int(median(e['floor_modules'])), fmt(median(first_use)) if first_use else 'n/a (each ran once)')
           + ' ones (the floor\'s first stat %s s more). With more hosts in the batch that cost is shared; the'
-          % (fmt(median(floor_first_use)) if floor_first_use else '?'))
+          % (fmt(median(floor_first_use)) if floor_first_use else 'n/a'))
         w('comparison with the peer above is the one to read. The rerun\'s controller-only tasks (set_fact, assert,')
         w('include_tasks, ...) are not in the floor, so they count against the rollout.')
         w('')
