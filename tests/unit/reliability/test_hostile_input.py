@@ -318,6 +318,15 @@ CASES = [
      r'metrics_file must end in \.prom', ()),
     ('report-negative-window', 'si_report', lambda c: dict(si_home=c.mkdir('home'), renew_before_days=-1),
      r'renew_before_days must be 0 or more', ()),
+    # ------------------------------------------------------------ si_rollout_state
+    ('state-digest-not-sha256', 'si_rollout_state',
+     lambda c: dict(si_home=c.mkdir('home'), inputs_digest='not-a-digest',
+                    keystore=dict(path=c.path('ks.jks'), password='Store.pass-1', alias='si')),
+     r'inputs_digest must be a SHA-256 digest', ()),
+    ('state-record-not-si-home', 'si_rollout_state',
+     lambda c: dict(si_home=c.mkdir('home'), state='present', inputs_digest='a' * 64,
+                    keystore=dict(path=c.path('ks.jks'), password='Store.pass-1', alias='si')),
+     r'is not an SI home: .*deployment\.yaml is missing', ()),
     # ------------------------------------------------------------ si_acme_responder, si_acme_certificate
     ('acme-responder-path-outside', 'si_acme_responder',
      lambda c: dict(state='started', address='127.0.0.1', port=0,
