@@ -112,22 +112,23 @@ class Pebble(object):
                     {'PEBBLE_VA_NOSLEEP': '1', 'PEBBLE_WFE_NONCEREJECT': '0', 'PEBBLE_AUTHZREUSE': '0'})
         self.directory = 'https://127.0.0.1:%d/dir' % self.acme_port
         context = ssl.create_default_context(cafile=self.ca_bundle)
+        mgmt = ssl.create_default_context()
+        mgmt.check_hostname = False
+        mgmt.verify_mode = ssl.CERT_NONE  # Pebble's management interface, on loopback, with the same test certificate
+        # every interface is ready (the ACME one, the mock DNS, the management one, which may open later)
         deadline = time.time() + 30
         while True:
             try:
                 urllib.request.urlopen(self.directory, context=context, timeout=5).read()
                 self._post_dns('/add-a', {'host': 'ready.test', 'addresses': ['127.0.0.254']})
+                self.root_pem = urllib.request.urlopen('https://127.0.0.1:%d/roots/0' % self.mgmt_port, context=mgmt,
+                                                       timeout=5).read().decode('ascii')
                 break
             except OSError:
                 if time.time() > deadline or any(p.poll() is not None for p in self.procs):
                     self.stop()
                     raise RuntimeError('pebble did not start; see %s' % directory)
                 time.sleep(0.1)
-        mgmt = ssl.create_default_context()
-        mgmt.check_hostname = False
-        mgmt.verify_mode = ssl.CERT_NONE  # Pebble's management interface, on loopback, with the same test certificate
-        self.root_pem = urllib.request.urlopen('https://127.0.0.1:%d/roots/0' % self.mgmt_port, context=mgmt,
-                                               timeout=5).read().decode('ascii')
 
     def _start(self, name, argv, extra_env):
         log = open(os.path.join(self.dir, name + '.log'), 'wb')
