@@ -14,7 +14,6 @@ has come due since. Anything else is a reason, and the caller runs every step as
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import errno
 import grp
 import hashlib
 import json
@@ -77,14 +76,11 @@ def managed_files(si_home, store_paths):
 
 def file_state(path):
     """{sha256, uid, gid, mode} of ``path`` (a link: its target), or None when it does not exist."""
-    try:
-        st = os.stat(path)
-    except OSError as exc:
-        if exc.errno == errno.ENOENT:
-            return None
-        raise KeystoreError('cannot read %s: %s' % (path, exc.strerror)) from exc
     data = read_file(path)
-    return {'sha256': hashlib.sha256(data or b'').hexdigest(), 'uid': st.st_uid, 'gid': st.st_gid,
+    if data is None:
+        return None
+    st = os.stat(path)
+    return {'sha256': hashlib.sha256(data).hexdigest(), 'uid': st.st_uid, 'gid': st.st_gid,
             'mode': '%04o' % stat.S_IMODE(st.st_mode)}
 
 
