@@ -168,6 +168,17 @@ def start(address, port, challenges, lifetime=300, python=None):
         child.stdin.close()
     finally:
         sock.close()
+    # Popen returns once the child has called exec, but /proc may show its new
+    # argument list only a moment later: wait for it, so that is_ours and stop
+    # know the responder from the start.
+    deadline = time.time() + 10.0
+    while not is_ours(child.pid):
+        if child.poll() is not None:
+            raise ResponderError('The HTTP-01 responder on %s:%d ended as it started (exit status %s)'
+                                 % (address or '*', port, child.returncode))
+        if time.time() >= deadline:
+            break
+        time.sleep(0.01)
     return child.pid
 
 

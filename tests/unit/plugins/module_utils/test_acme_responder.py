@@ -63,6 +63,17 @@ def test_the_responder_serves_only_its_tokens_and_stop_frees_the_port():
     acme_responder.stop(pid, '127.0.0.1', port)
 
 
+def test_the_responder_is_known_as_ours_as_soon_as_start_returns():
+    # /proc shows a new process's argument list a moment after exec; start waits for it
+    for dummy in range(20):
+        port = free_port()
+        pid = acme_responder.start('127.0.0.1', port, CHALLENGES)
+        try:
+            assert acme_responder.is_ours(pid)
+        finally:
+            assert acme_responder.stop(pid, '127.0.0.1', port) is True
+
+
 def test_a_taken_port_is_refused_naming_the_process():
     holder = socket.socket()
     holder.bind(('127.0.0.1', 0))
