@@ -376,28 +376,34 @@ def stop_all(root):
 
 
 def start_home(home):
-    """(Re)start one stand-in listener per HTTPS listener of the configuration."""
+    """(Re)start the stand-in of one SI home: one JVM serving every HTTPS listener of the
+    configuration, as SI does (one per keystore, should the listeners name different ones)."""
     require_java()
     stop_home(home)
     pids = []
     address = bind_address(home)
+    groups = {}
     for path, password, port in listeners(home):
+        groups.setdefault((path, password), []).append(port)
+    for (path, password), ports in groups.items():
         env = dict(os.environ, KS_PASSWORD=password)
-        run = subprocess.run([sys.executable, TLS_CHECK, 'serve', '--keystore', path, '--port', str(port),
-                              '--bind', address, '--background'],
+        run = subprocess.run([sys.executable, TLS_CHECK, 'serve', '--keystore', path,
+                              '--port', ','.join(str(p) for p in ports), '--bind', address, '--background'],
                              env=env, check=False, capture_output=True, text=True)
+        where = 'port %d' % ports[0] if len(ports) == 1 else 'ports %s' % ', '.join(str(p) for p in ports)
         if run.returncode != 0 or not run.stdout.startswith('LISTENING '):
             for pid in pids:
                 _terminate(int(pid))
             reason = (run.stderr.strip().splitlines() or ['no output'])[-1]
             if reason.startswith('FAIL '):
                 reason = reason[5:]
-            if not port_free(address, port):
-                reason = 'port %d on %s is taken by another program (%s)' % (port, address, reason)
-            raise DemoError('%s: the stand-in for the HTTPS listener on %s port %d did not start: %s'
-                            % (home, address, port, reason))
+            taken = [p for p in ports if not port_free(address, p)]
+            if taken:
+                reason = 'port %d on %s is taken by another program (%s)' % (taken[0], address, reason)
+            raise DemoError('%s: the stand-in for the HTTPS listeners on %s %s did not start: %s'
+                            % (home, address, where, reason))
         pids.append(run.stdout.split()[2])
-        print('%s: HTTPS stand-in on %s port %d (pid %s)' % (home, address, port, pids[-1]))
+        print('%s: HTTPS stand-in on %s %s (pid %s)' % (home, address, where, pids[-1]))
     with open(pid_file(home), 'w') as f:
         f.write(' '.join(pids) + '\n')
 

@@ -16,7 +16,8 @@
  *
  * Modes:
  *   selftest --keystore P [--storetype JKS|PKCS12] --truststore P [--tstype T] [--hostname NAME]
- *   serve    --keystore P [--storetype T] [--port N] [--count K]
+ *   serve    --keystore P [--storetype T] [--port N[,N...]] [--count K]
+ *            (one listener per port, all in this JVM; --count per listener)
  *   connect  --host H --port N --truststore P [--tstype T] [--hostname NAME]
  *   matrix   --host H [--tstype T] [--hostname NAME]
  *            then on stdin one "<port> <truststore path>" line per connection
@@ -25,7 +26,7 @@
  *            in order with one line, "OK ..." or "FAIL <reason>"; exit 0
  *
  * Output on success: "OK <SHA-256 of served leaf, AA:BB:..> <subject RFC 2253>"
- * (serve prints "LISTENING <port>" once ready, then one line per connection).
+ * (serve prints "LISTENING <port>[,<port>...]" once ready, then one line per connection).
  * Failure: one line "FAIL <reason>" on stderr and exit status
  *   1 TLS handshake or verification failed, 2 usage, 3 a store cannot be used.
  */
@@ -153,29 +154,70 @@ public final class TlsCheck {
     static void serve(Map<String, String> o) throws Exception {
         allow(o, "keystore", "storetype", "port", "count", "bind");
         SSLContext server = serverContext(o);
-        int port = intOption(o, "port", 0);
+        List<Integer> ports = new ArrayList<>();
+        for (String p : o.getOrDefault("port", "0").split(",", -1)) {
+            try {
+                ports.add(Integer.parseInt(p.trim()));
+            } catch (NumberFormatException e) {
+                throw new Fail(2, "--port must be a number or a comma-separated list of numbers, got '" + o.get("port") + "'");
+            }
+        }
         int count = intOption(o, "count", 0);
         String bind = o.getOrDefault("bind", LOOPBACK);
         InetAddress address = InetAddress.getByName(bind);
         if (!address.isLoopbackAddress()) {
             throw new Fail(2, "--bind must be a loopback address, got " + bind);
         }
-        try (SSLServerSocket listener = (SSLServerSocket) server.getServerSocketFactory()
-                .createServerSocket(port, 50, address)) {
-            System.out.println("LISTENING " + listener.getLocalPort());
-            System.out.flush();
-            for (int served = 0; count <= 0 || served < count; served++) {
-                try (SSLSocket s = (SSLSocket) listener.accept()) {
-                    s.setSoTimeout(TIMEOUT_MS);
-                    answerOne(s);
-                    System.out.println("SERVED " + s.getSession().getProtocol() + " "
-                            + s.getSession().getCipherSuite());
-                } catch (Exception e) {
-                    System.out.println("CLIENT-FAILED " + describe(e));
+        // one listener per port, all served by this one JVM (as SI serves its listeners)
+        List<SSLServerSocket> listeners = new ArrayList<>();
+        try {
+            for (int port : ports) {
+                try {
+                    listeners.add((SSLServerSocket) server.getServerSocketFactory().createServerSocket(port, 50, address));
+                } catch (IOException e) {
+                    throw new Fail(1, "cannot listen on " + bind + " port " + port + ": " + describe(e));
                 }
-                System.out.flush();
+            }
+            List<String> bound = new ArrayList<>();
+            for (SSLServerSocket listener : listeners) {
+                bound.add(Integer.toString(listener.getLocalPort()));
+            }
+            System.out.println("LISTENING " + String.join(",", bound));
+            System.out.flush();
+            List<Thread> threads = new ArrayList<>();
+            for (SSLServerSocket listener : listeners) {
+                Thread t = new Thread(() -> acceptLoop(listener, count), "listener-" + listener.getLocalPort());
+                t.start();
+                threads.add(t);
+            }
+            for (Thread t : threads) {
+                t.join();
+            }
+        } finally {
+            for (SSLServerSocket listener : listeners) {
+                listener.close();
             }
         }
+    }
+
+    static void acceptLoop(SSLServerSocket listener, int count) {
+        for (int served = 0; count <= 0 || served < count; served++) {
+            try (SSLSocket s = (SSLSocket) listener.accept()) {
+                s.setSoTimeout(TIMEOUT_MS);
+                answerOne(s);
+                printLine("SERVED " + s.getSession().getProtocol() + " " + s.getSession().getCipherSuite());
+            } catch (Exception e) {
+                if (listener.isClosed()) {
+                    return;
+                }
+                printLine("CLIENT-FAILED " + describe(e));
+            }
+        }
+    }
+
+    static synchronized void printLine(String line) {
+        System.out.println(line);
+        System.out.flush();
     }
 
     static void connect(Map<String, String> o) throws Exception {

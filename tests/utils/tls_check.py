@@ -4,7 +4,7 @@
 
     python3 tests/utils/tls_check.py selftest --keystore P [--storetype T] --truststore P [--tstype T] [--hostname N]
     python3 tests/utils/tls_check.py connect --host H --port N --truststore P [--tstype T] [--hostname N]
-    python3 tests/utils/tls_check.py serve --keystore P [--storetype T] [--port N] [--count K] [--background]
+    python3 tests/utils/tls_check.py serve --keystore P [--storetype T] [--port N[,N...]] [--count K] [--background]
     python3 tests/utils/tls_check.py --compile-only
 
 Passwords come from the environment only: KS_PASSWORD (keystore, and its key)
@@ -23,8 +23,8 @@ start is then about 0.25 s instead of 0.9 s for a source launch.  Without
 javac the source is launched directly.
 
 ``serve --background`` starts the server detached, waits for it to listen and
-prints ``LISTENING <port> <pid>`` (use --count so it ends by itself, or kill
-the pid).  The exit status and output are TlsCheck's: 0 and ``OK <sha256>
+prints ``LISTENING <port>[,<port>...] <pid>``: one JVM serves every port given (use --count so
+it ends by itself, or kill the pid).  The exit status and output are TlsCheck's: 0 and ``OK <sha256>
 <subject>``; 1 handshake/verification failure, 2 usage, 3 store unusable, each
 with one ``FAIL <reason>`` line on stderr.
 """
@@ -96,29 +96,34 @@ def java_command(args):
 
 
 def serve_background(args, timeout=30.0):
+    """Start the server detached; its output goes to a temporary file that is read until
+    it listens (or fails) and then removed (the server's later lines are not kept)."""
     log_fd, log_path = tempfile.mkstemp(prefix='tlscheck-serve-', suffix='.log')
-    with os.fdopen(log_fd, 'wb') as log:
-        proc = subprocess.Popen(java_command(args), stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with open(log_path, encoding='utf-8', errors='replace') as handle:
-            text = handle.read()
-        for line in text.splitlines():
-            if line.startswith('LISTENING '):
-                print('%s %d %s' % (line.strip(), proc.pid, log_path))
-                return 0
-            if line.startswith('FAIL '):
-                sys.stderr.write(line + '\n')
-                proc.wait()
+    try:
+        with os.fdopen(log_fd, 'wb') as log:
+            proc = subprocess.Popen(java_command(args), stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with open(log_path, encoding='utf-8', errors='replace') as handle:
+                text = handle.read()
+            for line in text.splitlines():
+                if line.startswith('LISTENING '):
+                    print('%s %d' % (line.strip(), proc.pid))
+                    return 0
+                if line.startswith('FAIL '):
+                    sys.stderr.write(line + '\n')
+                    proc.wait()
+                    return proc.returncode or 1
+            if proc.poll() is not None:
+                sys.stderr.write('FAIL server exited with status %d: %s\n' % (proc.returncode, text.strip()))
                 return proc.returncode or 1
-        if proc.poll() is not None:
-            sys.stderr.write('FAIL server exited with status %d: %s\n' % (proc.returncode, text.strip()))
-            return proc.returncode or 1
-        time.sleep(0.05)
-    proc.kill()
-    sys.stderr.write('FAIL server did not listen within %.0f s\n' % timeout)
-    return 1
+            time.sleep(0.05)
+        proc.kill()
+        sys.stderr.write('FAIL server did not listen within %.0f s\n' % timeout)
+        return 1
+    finally:
+        os.unlink(log_path)
 
 
 def main(argv):
